@@ -1,0 +1,36 @@
+"""Gallery adapters, chosen by the target's scheme (`folder:`, `immich:`, `photoprism:`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.base import Gallery, TargetUnavailable
+from importer.config import ConfigError, Settings
+
+SCHEMES = ("folder", "immich", "photoprism")
+
+
+def split_target(spec: str) -> tuple[str, str]:
+    scheme, sep, rest = spec.partition(":")
+    if not sep or scheme not in SCHEMES or not rest:
+        raise ConfigError(
+            f"--to {spec!r}: unknown target; use folder:DIR, immich:URL or photoprism:URL"
+        )
+    return scheme, rest
+
+
+def target_key(spec: str) -> str:
+    """The canonical name under which the state records a target (no I/O)."""
+    scheme, rest = split_target(spec)
+    if scheme == "folder":
+        return f"folder:{Path(rest).expanduser().absolute()}"
+    return f"{scheme}:{rest.rstrip('/')}"
+
+
+def open_target(spec: str, settings: Settings) -> Gallery:
+    scheme, rest = split_target(spec)
+    if scheme == "folder":
+        from adapters.folder.target import FolderTarget
+
+        return FolderTarget(Path(rest).expanduser())
+    raise TargetUnavailable(f"--to {spec}: the {scheme} adapter is not available in this version")

@@ -1,0 +1,116 @@
+"""The gallery protocol: what the pipeline may ask of any target.
+
+Modelled on rclone's `fs.Features`: what a target can do is data (`Capabilities`), so the
+pipeline asks instead of guessing, and each adapter keeps its wire types, status codes and
+retries to itself, surfacing only the errors below.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from importer.model import Album, Metadata, PreparedAsset
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    albums: bool = True
+    album_descriptions: bool = False
+    favorites: bool = True
+    archive: bool = True
+    descriptions: bool = True
+    set_date: bool = True
+    set_location: bool = True
+    xmp_sidecars: bool = False
+    live_photos: bool = False
+    checksum_lookup: bool = True
+    verify: bool = True
+    max_batch: int = 500
+
+
+class UploadStatus(enum.StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """`applied` names what the upload itself already set on the target ("favorite",
+    "archived" and metadata fields); the pipeline sets the rest through the setters."""
+
+    remote_id: str
+    status: UploadStatus
+    live_video_id: str | None = None
+    applied: frozenset[str] = frozenset()
+
+
+class VerifyStatus(enum.StrEnum):
+    OK = "ok"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+
+
+class GalleryError(Exception):
+    """Base of every error an adapter lets out. The message is one line for the user."""
+
+
+class TargetUnavailable(GalleryError):
+    """The target cannot be used at all (unreachable, wrong kind of server, too old)."""
+
+
+class AuthError(GalleryError):
+    """Credentials missing, wrong, or lacking a named permission."""
+
+
+class TransientError(GalleryError):
+    """Gave up after retries on something that may work later (5xx, 429, timeouts)."""
+
+
+class ItemRejected(GalleryError):
+    """The target refused this one item (unsupported format, too large); others go on."""
+
+
+@runtime_checkable
+class Gallery(Protocol):
+    """A place photos go. Every method is safe to call again after a failure."""
+
+    @property
+    def target(self) -> str:
+        """Canonical target string, the key under which state records this target."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def find_existing(self, checksums: Sequence[str]) -> Mapping[str, str]:
+        """Map each SHA-1 (hex) the target already holds to its remote id."""
+        ...
+
+    def upload(self, asset: PreparedAsset) -> UploadResult: ...
+
+    def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
+        """Write `fields` ("taken_at", "location", "description") of `metadata`."""
+        ...
+
+    def set_favorite(self, remote_id: str, favorite: bool) -> None: ...
+
+    def set_archived(self, remote_id: str, archived: bool) -> None: ...
+
+    def ensure_album(self, album: Album, known_id: str | None) -> str:
+        """Return the remote id of `album`, creating it only if it does not exist yet."""
+        ...
+
+    def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None: ...
+
+    def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
+        """Check remote id -> expected SHA-1 pairs in bulk."""
+        ...
+
+    def close(self) -> None: ...
+
+
+METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
+ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}

@@ -1,0 +1,186 @@
+"""The folder target: a plain, self-describing photo library on disk.
+
+Layout: originals in `YYYY/MM/` (capture time in its own offset), albums as `albums/<title>/`
+holding relative symlinks, and `library.jsonl` describing every item. Files are written to a
+temporary name and hard-linked into place, so a different file is never overwritten and a
+crash never leaves half a photo under a real name. `library.jsonl` is appended to as work
+happens (crash-safe) and compacted to one line per item when the target closes or reopens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+from adapters.base import (
+    ALL_FIELDS,
+    Capabilities,
+    GalleryError,
+    TargetUnavailable,
+    UploadResult,
+    UploadStatus,
+    VerifyStatus,
+)
+from adapters.folder.albums import AlbumFolders
+from adapters.folder.index import LibraryIndex, entry_for
+from importer.model import Album, Metadata, PreparedAsset, PreparedFile
+
+COPY_CHUNK = 1 << 20
+
+
+class FolderTarget:
+    """`folder:DIR`; remote ids are paths relative to DIR."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.absolute()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._tmp = self.root / ".incoming"
+            self._tmp.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise TargetUnavailable(f"{root}: cannot create the library: {exc.strerror}") from None
+        self._lock = threading.RLock()
+        self.index = LibraryIndex(self.root / "library.jsonl")
+        self.albums = AlbumFolders(self.root / "albums", self.root, self.index)
+
+    @property
+    def target(self) -> str:
+        return f"folder:{self.root}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            album_descriptions=True, xmp_sidecars=True, live_photos=True, max_batch=10_000
+        )
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    def find_existing(self, checksums: Sequence[str]) -> Mapping[str, str]:
+        with self._lock:
+            found = {sha1: self.index.path_for(sha1) for sha1 in checksums}
+        return {sha1: path for sha1, path in found.items() if path is not None}
+
+    # -- upload ----------------------------------------------------------------------------
+
+    def upload(self, asset: PreparedAsset) -> UploadResult:
+        folder = _date_folder(asset.item.metadata)
+        path, status = self._place(asset.primary, folder)
+        video_path = None
+        if asset.live_video is not None:
+            stem = PurePosixPath(path).stem
+            video_path, _ = self._place(asset.live_video, folder, stem=stem)
+        with self._lock:
+            entry = entry_for(path, asset, video_path, self.index.get(path))
+            self.index.put(entry)
+        return UploadResult(path, status, video_path, applied=ALL_FIELDS)
+
+    def _place(
+        self, file: PreparedFile, folder: str, stem: str | None = None
+    ) -> tuple[str, UploadStatus]:
+        """Write `file` under `folder`; reuse an identical file already there."""
+        with self._lock:
+            existing = self.index.path_for(file.sha1)
+        if existing is not None and (self.root / existing).exists():
+            return existing, UploadStatus.DUPLICATE
+        tmp = self._spool(file)
+        try:
+            return self._link_unique(tmp, file, folder, stem)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _spool(self, file: PreparedFile) -> Path:
+        """Copy to a private temporary name first; only complete files get a real name."""
+        tmp = self._tmp / f"{file.sha1}.{threading.get_ident()}"
+        with tmp.open("wb") as out, file.opener() as src:
+            shutil.copyfileobj(src, out, COPY_CHUNK)
+        return tmp
+
+    def _link_unique(
+        self, tmp: Path, file: PreparedFile, folder: str, stem: str | None
+    ) -> tuple[str, UploadStatus]:
+        name = PurePosixPath(file.filename)
+        base, suffix = stem or name.stem, name.suffix
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
+        for n in range(10_000):
+            candidate = f"{folder}/{base}{f' ({n})' if n else ''}{suffix}"
+            dest = self.root / candidate
+            with self._lock:
+                try:
+                    os.link(tmp, dest)
+                except FileExistsError:
+                    if _sha1_of(dest) == file.sha1:
+                        return candidate, UploadStatus.DUPLICATE
+                    continue
+                except OSError as exc:
+                    raise GalleryError(f"{dest}: cannot write: {exc.strerror}") from None
+            if file.xmp is not None:
+                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp)
+            return candidate, UploadStatus.CREATED
+        raise GalleryError(f"{self.root / folder}: too many files named {name.name}")
+
+    # -- metadata --------------------------------------------------------------------------
+
+    def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
+        with self._lock:
+            self.index.update(remote_id, metadata=(metadata, fields))
+
+    def set_favorite(self, remote_id: str, favorite: bool) -> None:
+        with self._lock:
+            self.index.update(remote_id, favorite=favorite)
+
+    def set_archived(self, remote_id: str, archived: bool) -> None:
+        with self._lock:
+            self.index.update(remote_id, archived=archived)
+
+    # -- albums ----------------------------------------------------------------------------
+
+    def ensure_album(self, album: Album, known_id: str | None) -> str:
+        with self._lock:
+            return self.albums.ensure(album, known_id)
+
+    def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
+        with self._lock:
+            self.albums.add(album_id, remote_ids)
+
+    # -- verify ----------------------------------------------------------------------------
+
+    def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
+        result: dict[str, VerifyStatus] = {}
+        for remote_id, sha1 in expected.items():
+            path = self.root / remote_id
+            if not path.is_file():
+                result[remote_id] = VerifyStatus.MISSING
+            else:
+                ok = _sha1_of(path) == sha1
+                result[remote_id] = VerifyStatus.OK if ok else VerifyStatus.MISMATCH
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            self.index.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _date_folder(metadata: Metadata) -> str:
+    if metadata.taken_at is None:
+        return "undated"
+    return metadata.taken_at.strftime("%Y/%m")
+
+
+def _sha1_of(path: Path) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as stream:
+        while chunk := stream.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+

@@ -1,0 +1,143 @@
+"""`status` and `verify`: what the state holds, and whether the target agrees."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from adapters import open_target
+from adapters.base import VerifyStatus
+from importer.config import ConfigError, Settings
+from importer.run import default_state_path, state_path
+from importer.state import State, TargetRecord, now_iso
+
+VERIFY_BATCH = 500
+Checker = Callable[[Mapping[str, str]], Mapping[str, VerifyStatus]]
+RUNS_SHOWN = 5
+
+
+def status_data(path: Path) -> dict[str, Any]:
+    """Counts by target and outcome (plus how many are verified) and the recent runs."""
+    with State(path, readonly=True) as state:
+        counts: dict[str, Counter[str]] = {}
+        items = 0
+        for record in state.items():
+            items += 1
+            for target, on_target in record.targets.items():
+                per_target = counts.setdefault(target, Counter())
+                per_target[on_target.outcome] += 1
+                if on_target.verified_at:
+                    per_target["verified"] += 1
+        return {
+            "state": str(path),
+            "schema_version": state.schema_version,
+            "items": items,
+            "counts": {t: dict(sorted(c.items())) for t, c in sorted(counts.items())},
+            "runs": state.runs()[-RUNS_SHOWN:],
+        }
+
+
+def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:
+    path = state_path(settings) if settings.state or settings.to else default_state_path(None)
+    if not path.exists():
+        if as_json:
+            out.print_json(data={"state": str(path), "items": 0, "counts": {}, "runs": []})
+        else:
+            out.print(f"No state at {path}: nothing has been imported with it yet.",
+                      markup=False)
+        return 0
+    data = status_data(path)
+    if as_json:
+        out.print(json.dumps(data, ensure_ascii=False, indent=1), markup=False,
+                  highlight=False, soft_wrap=True)
+        return 0
+    out.print(f"State {path} (schema {data['schema_version']}): {data['items']} items",
+              markup=False)
+    table = Table(title="Items by target and outcome")
+    for column in ("target", "outcome", "items"):
+        table.add_column(column, justify="right" if column == "items" else "left")
+    for target, per_target in data["counts"].items():
+        for outcome, n in per_target.items():
+            table.add_row(target, outcome, str(n))
+    out.print(table)
+    _print_runs(data["runs"], out)
+    return 0
+
+
+def _print_runs(runs: list[dict[str, Any]], out: Console) -> None:
+    if not runs:
+        return
+    table = Table(title="Last runs")
+    for column in ("started", "finished", "target", "outcomes"):
+        table.add_column(column)
+    for run in runs[-RUNS_SHOWN:]:
+        counts = run.get("counts")
+        pairs = counts.items() if isinstance(counts, dict) else []
+        summary = ", ".join(f"{k} {v}" for k, v in pairs) or "nothing"
+        table.add_row(str(run.get("started")), str(run.get("finished") or "(interrupted)"),
+                      str(run.get("target")), summary)
+    out.print(table)
+
+
+def verify(settings: Settings, out: Console) -> int:
+    """Check every imported item on the target; mark the good ones verified."""
+    if not settings.to:
+        raise ConfigError("verify needs --to TARGET")
+    path = state_path(settings)
+    with State(path) as state:
+        gallery = open_target(settings.to, settings)
+        try:
+            bad = _verify_all(state, gallery.target, gallery.verify, out)
+        finally:
+            gallery.close()
+    return 1 if bad else 0
+
+
+def _verify_all(state: State, target: str, check: Checker, out: Console) -> int:
+    pending: dict[str, tuple[str, str]] = {}
+    ok = bad = 0
+    for record in state.items():
+        on_target = record.on(target)
+        if on_target is None or not on_target.done or on_target.written_sha1 is None:
+            continue
+        assert on_target.remote_id is not None
+        pending[on_target.remote_id] = (record.identity, on_target.written_sha1)
+        if len(pending) >= VERIFY_BATCH:
+            good, wrong = _verify_batch(state, target, check, pending, out)
+            ok, bad, pending = ok + good, bad + wrong, {}
+    if pending:
+        good, wrong = _verify_batch(state, target, check, pending, out)
+        ok, bad = ok + good, bad + wrong
+    out.print(f"verified {ok} item(s) on {target}; {bad} missing or different", markup=False)
+    return bad
+
+
+def _verify_batch(state: State, target: str, check: Checker,
+                  pending: dict[str, tuple[str, str]], out: Console) -> tuple[int, int]:
+    results = check({remote: sha1 for remote, (_, sha1) in pending.items()})
+    ok = bad = 0
+    stamp = now_iso()
+    for remote, (identity, _) in pending.items():
+        status = results.get(remote, VerifyStatus.MISSING)
+        record = state.get(identity)
+        assert record is not None
+        on_target: TargetRecord | None = record.on(target)
+        assert on_target is not None
+        if status is VerifyStatus.OK:
+            ok += 1
+            if not on_target.verified_at:
+                state.put(record.with_target(target, replace(on_target, verified_at=stamp)))
+        else:
+            bad += 1
+            out.print(f"  {status}: {record.name} ({remote})", markup=False)
+            if on_target.verified_at:
+                state.put(record.with_target(target, replace(on_target, verified_at=None)))
+    return ok, bad
+

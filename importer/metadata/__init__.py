@@ -1,0 +1,1 @@
+"""Writing what Google knew into the files, losslessly."""

@@ -1,0 +1,171 @@
+"""The domain model every stage shares.
+
+Sources produce these values, the planner and the pipeline pass them along and adapters
+consume them; no source- or gallery-specific type crosses a stage boundary. Everything is
+frozen so a value seen by one stage cannot change under another (workers run in threads).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO
+
+Opener = Callable[[], IO[bytes]]
+
+
+class MediaType(enum.StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+
+
+class DateSource(enum.StrEnum):
+    """Where a capture time came from; later stages trust them in this order."""
+
+    EXIF = "exif"
+    SIDECAR = "sidecar"
+    FILENAME = "filename"
+    NONE = "none"
+
+
+class FileOutcome(enum.StrEnum):
+    """What became of one file of the export; every file seen gets exactly one."""
+
+    IMPORTED = "imported"
+    ALREADY_THERE = "already there"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    ALBUM_COPY = "merged album copy"
+    LIVE_PART = "live-photo part"
+    UNREADABLE = "unreadable"
+    UNMATCHED_JSON = "unmatched json"
+    PLANNED = "planned"
+
+
+@dataclass(frozen=True)
+class Accounted:
+    """A file of the export that does not become an item of its own, and why."""
+
+    location: str
+    outcome: FileOutcome
+    reason: str
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What Google knew about an item, in our own terms (not Takeout's JSON shape).
+
+    `taken_at` is always timezone-aware; a naive wall time would be ambiguous forever.
+    """
+
+    taken_at: datetime | None = None
+    taken_at_source: DateSource = DateSource.NONE
+    location: GeoPoint | None = None
+    description: str | None = None
+    favorite: bool = False
+    archived: bool = False
+    trashed: bool = False
+    partner_shared: bool = False
+    people: tuple[str, ...] = ()
+    google_url: str | None = None
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.taken_at is not None and self.taken_at.utcoffset() is None:
+            raise ValueError("Metadata.taken_at must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class Album:
+    """A Google album. `key` identifies it across exports; `title` is what users see."""
+
+    key: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """One file of the export, readable in place (a folder file or an archive member).
+
+    `location` names it for people ("part.zip:Takeout/…/IMG_1.jpg"); `opener` gives a fresh
+    binary stream each call, so a retry can read the bytes again.
+    """
+
+    name: str
+    location: str
+    size: int
+    media_type: MediaType
+    mime: str
+    opener: Opener = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One logical Google Photos item: a file plus what is known about it.
+
+    A live photo is one item whose `live_video` is the motion part. `copies` lists the
+    locations of the same item found again in album folders (merged, never imported twice).
+    """
+
+    file: MediaFile
+    metadata: Metadata = field(default_factory=Metadata)
+    albums: tuple[Album, ...] = ()
+    live_video: MediaFile | None = None
+    copies: tuple[str, ...] = ()
+    sidecar: str | None = None
+    variant_of: str | None = None
+
+    @property
+    def google_identity(self) -> str | None:
+        """The identity Google gave it, when the export carried one."""
+        url = self.metadata.google_url
+        if not url:
+            return None
+        return f"{url}#variant:{self.file.name}" if self.variant_of else url
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """Bytes ready to send: the original, or the original with metadata inserted losslessly."""
+
+    filename: str
+    size: int
+    mime: str
+    sha1: str
+    source_sha1: str
+    opener: Opener = field(compare=False, repr=False)
+    xmp: bytes | None = field(default=None, repr=False)
+
+    @property
+    def checksums(self) -> tuple[str, ...]:
+        """Both digests: a gallery may hold our written bytes or the untouched original."""
+        if self.sha1 == self.source_sha1:
+            return (self.sha1,)
+        return (self.sha1, self.source_sha1)
+
+
+@dataclass(frozen=True)
+class PreparedAsset:
+    """An item with its prepared bytes: what an adapter's upload receives."""
+
+    item: MediaItem
+    identity: str
+    primary: PreparedFile
+    live_video: PreparedFile | None = None
+    carried: frozenset[str] = frozenset()
+    """Metadata fields the bytes or their XMP sidecar carry ("taken_at", "location",
+    "description"); an adapter sets the others through its API."""
+
+
+ScanEvent = MediaItem | Accounted

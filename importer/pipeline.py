@@ -1,0 +1,218 @@
+"""The import run: source -> plan -> act -> record, with bounded parallelism.
+
+The main thread reads the source, plans, batches checksum look-ups and records results;
+worker threads prepare bytes (hashing, metadata) and talk to the gallery. Only the main
+thread writes the state, and it does so the moment each item finishes, so a killed run
+loses at most the items in flight. In-flight work is bounded, so memory does not grow with
+the size of the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from adapters.base import METADATA_FIELDS, Gallery, GalleryError
+from importer import act
+from importer.albumsync import AlbumSync
+from importer.config import Settings
+from importer.model import Accounted, FileOutcome, MediaItem, PreparedAsset, ScanEvent
+from importer.plan import Action, ActionKind, plan_item, synced_values
+from importer.prepare import PrepareError, prepare
+from importer.recording import record_failure, record_result
+from importer.report import RunReport
+from importer.state import State
+
+CHECK_BATCH = 100
+_PREFER = {"date": "taken_at", "location": "location", "description": "description"}
+
+
+class Progress(Protocol):
+    def advance(self, outcome: FileOutcome, size: int) -> None: ...
+
+    def expect(self, total: int | None) -> None: ...
+
+
+class NoProgress:
+    def advance(self, outcome: FileOutcome, size: int) -> None:
+        pass
+
+    def expect(self, total: int | None) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A prepare job's answer: the asset, or why it could not be prepared."""
+
+    item: MediaItem
+    action: Action | None
+    asset: PreparedAsset | None
+    error: str = ""
+
+
+class Pipeline:
+    def __init__(self, gallery: Gallery, state: State, settings: Settings, report: RunReport,
+                 progress: Progress | None = None) -> None:
+        self.gallery = gallery
+        self.state = state
+        self.settings = settings
+        self.report = report
+        self.progress = progress or NoProgress()
+        self.albums = AlbumSync(gallery, state, report)
+        self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
+        self._senders = ThreadPoolExecutor(settings.workers, "send")
+        self._preparing: set[Future[_Prepared]] = set()
+        self._sending: set[Future[act.ItemResult]] = set()
+        self._to_check: list[tuple[Action, PreparedAsset]] = []
+        self._limit = settings.workers * 2 + CHECK_BATCH
+        self._prefer_google = frozenset(_PREFER[f] for f in settings.metadata.prefer_google)
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def run(self, events: Iterable[ScanEvent]) -> RunReport:
+        try:
+            for event in events:
+                if isinstance(event, Accounted):
+                    self._account(event)
+                    continue
+                self._admit(event)
+                while self._busy() >= self._limit:
+                    self._step()
+            while self._busy():
+                self._step()
+            self.albums.flush()
+        finally:
+            self._preparers.shutdown(wait=True, cancel_futures=True)
+            self._senders.shutdown(wait=True, cancel_futures=True)
+        return self.report
+
+    def _busy(self) -> int:
+        return len(self._preparing) + len(self._sending) + len(self._to_check)
+
+    def _account(self, event: Accounted) -> None:
+        self.report.add(event.location, event.outcome, event.reason)
+        self.progress.advance(event.outcome, 0)
+
+    def _admit(self, item: MediaItem) -> None:
+        identity = item.google_identity
+        if identity is None:  # identified by content: hash first, then decide
+            self._prepare(item, None)
+        else:
+            self._dispatch(self._plan(item, identity), None)
+
+    def _plan(self, item: MediaItem, identity: str) -> Action:
+        record = self.state.get(identity)
+        return plan_item(item, identity, record, self.gallery.target, self.settings.takeout)
+
+    def _dispatch(self, action: Action, prepared: PreparedAsset | None) -> None:
+        if action.kind is ActionKind.SKIP:
+            self._finish_file(action.item, action.skip_outcome, action.reason, action.identity)
+        elif action.kind is ActionKind.UPLOAD:
+            if prepared is None:
+                self._prepare(action.item, action)
+            else:
+                self._to_check.append((action, prepared))
+        elif action.kind is ActionKind.UPDATE:
+            allowed = self._allowed_updates(action)
+            self._submit_send(act.update, self.gallery, action, allowed)
+        else:
+            assert action.previous is not None and action.previous.remote_id is not None
+            self.albums.queue(action.identity, action.previous.remote_id, action.albums)
+            self._finish_file(action.item, FileOutcome.UPDATED, action.reason, action.identity)
+
+    def _allowed_updates(self, action: Action) -> frozenset[str]:
+        """Values the file itself provided stay unless the user prefers Google's."""
+        assert action.previous is not None
+        protected = frozenset(action.previous.from_file) - self._prefer_google
+        return METADATA_FIELDS - protected
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def _prepare(self, item: MediaItem, action: Action | None) -> None:
+        future = self._preparers.submit(_prepare_job, item, action)
+        self._preparing.add(future)
+
+    def _submit_send(self, fn: Callable[..., act.ItemResult], *args: Any) -> None:
+        self._sending.add(self._senders.submit(fn, *args))
+
+    def _step(self) -> None:
+        if self._to_check and (len(self._to_check) >= CHECK_BATCH or not self._preparing):
+            self._check_batch()
+            return
+        pending: set[Future[Any]] = {*self._preparing, *self._sending}
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            if future in self._preparing:
+                self._preparing.discard(future)
+                self._prepared(future.result())
+            else:
+                self._sending.discard(future)
+                self._sent(future.result())
+
+    def _prepared(self, job: _Prepared) -> None:
+        if job.asset is None:
+            self._finish_file(job.item, FileOutcome.FAILED, job.error, None)
+            if job.action is not None:
+                record_failure(self.state, self.gallery.target, job.action, job.error)
+            return
+        action = job.action or self._plan(job.item, job.asset.identity)
+        if job.action is None and action.kind is not ActionKind.UPLOAD:
+            self._dispatch(action, None)
+        else:
+            self._dispatch(action, job.asset)
+
+    def _check_batch(self) -> None:
+        """Our state first, then one bulk look-up on the target for the rest."""
+        batch, self._to_check = self._to_check[:CHECK_BATCH], self._to_check[CHECK_BATCH:]
+        target = self.gallery.target
+        known: dict[str, str] = {}
+        unknown: list[str] = []
+        for _, asset in batch:
+            for sha1 in asset.primary.checksums:
+                identity = self.state.find_by_checksum(target, sha1)
+                record = self.state.get(identity) if identity else None
+                on_target = record.on(target) if record else None
+                if on_target is not None and on_target.remote_id:
+                    known[sha1] = on_target.remote_id
+                else:
+                    unknown.append(sha1)
+        if unknown and self.gallery.capabilities.checksum_lookup:
+            try:
+                known.update(self.gallery.find_existing(unknown))
+            except GalleryError as exc:  # uploads still dedupe by checksum on the target
+                self.report.notes.append(f"checksum look-up failed, uploading anyway: {exc}")
+        for action, asset in batch:
+            match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
+            self._submit_send(act.send, self.gallery, action, asset, match)
+
+    def _sent(self, result: act.ItemResult) -> None:
+        action = result.action
+        if result.outcome is FileOutcome.FAILED:
+            record_failure(self.state, self.gallery.target, action, result.reason)
+        else:
+            synced = synced_values(action.item.metadata)
+            record_result(self.state, self.gallery.target, result, synced)
+            if result.remote_id is not None and action.albums:
+                self.albums.queue(action.identity, result.remote_id, action.albums)
+        size = result.prepared.primary.size if result.prepared else 0
+        if result.outcome is FileOutcome.IMPORTED:
+            self.report.bytes_sent += size
+        self._finish_file(action.item, result.outcome, result.reason, action.identity, size)
+
+    def _finish_file(self, item: MediaItem, outcome: FileOutcome, reason: str,
+                     identity: str | None, size: int = 0) -> None:
+        self.report.add(item.file.location, outcome, reason, identity)
+        if item.live_video is not None:
+            self.report.add(item.live_video.location, FileOutcome.LIVE_PART,
+                            f"motion part of {item.file.name} ({outcome})", identity)
+        self.progress.advance(outcome, size)
+
+
+def _prepare_job(item: MediaItem, action: Action | None) -> _Prepared:
+    try:
+        return _Prepared(item, action, prepare(item, action.identity if action else None))
+    except PrepareError as exc:
+        return _Prepared(item, action, None, str(exc))

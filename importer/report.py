@@ -1,0 +1,116 @@
+"""The run report: per-file outcomes, collected instead of raised.
+
+A 500k-file export must not hold half a million entries in memory, so entries stream to a
+spool file and only counts and the problems (skipped, failed, unreadable, unmatched) stay
+in memory for the summary. `write` assembles the JSON report from the spool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from importer.model import FileOutcome
+from importer.state import now_iso
+
+PROBLEMS = frozenset({
+    FileOutcome.SKIPPED, FileOutcome.FAILED, FileOutcome.UNREADABLE, FileOutcome.UNMATCHED_JSON,
+})
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    file: str
+    outcome: FileOutcome
+    reason: str = ""
+    identity: str | None = None
+
+
+@dataclass(frozen=True)
+class AlbumProblem:
+    album: str
+    reason: str
+
+
+class RunReport:
+    def __init__(self, target: str, *, dry_run: bool = False) -> None:
+        self.target = target
+        self.dry_run = dry_run
+        self.started = now_iso()
+        self.finished: str | None = None
+        self.counts: Counter[FileOutcome] = Counter()
+        self.problems: list[FileEntry] = []
+        self.album_problems: list[AlbumProblem] = []
+        self.notes: list[str] = []
+        self.bytes_sent = 0
+        self._lock = threading.Lock()
+        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+
+    def add(self, file: str, outcome: FileOutcome, reason: str = "",
+            identity: str | None = None) -> None:
+        entry = FileEntry(file, outcome, reason, identity)
+        with self._lock:
+            self.counts[outcome] += 1
+            if outcome in PROBLEMS:
+                self.problems.append(entry)
+            self._spool.write(json.dumps(_entry_json(entry), ensure_ascii=False) + "\n")
+
+    def album_failed(self, album: str, reason: str) -> None:
+        with self._lock:
+            self.album_problems.append(AlbumProblem(album, reason))
+
+    def finish(self) -> None:
+        self.finished = now_iso()
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.counts[FileOutcome.FAILED] or self.album_problems)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "started": self.started,
+            "finished": self.finished,
+            "counts": {str(k): v for k, v in sorted(self.counts.items())},
+            "total_files": self.total,
+            "bytes_sent": self.bytes_sent,
+        }
+
+    def write(self, path: Path) -> None:
+        """Write the JSON report atomically: a reader never sees half a report."""
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            head = json.dumps(self.summary(), ensure_ascii=False, indent=1)[:-2]
+            out.write(head + ',\n "album_problems": ')
+            out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))
+            out.write(',\n "notes": ' + json.dumps(self.notes, ensure_ascii=False))
+            out.write(',\n "files": [')
+            self._spool.seek(0)
+            for n, line in enumerate(self._spool):
+                out.write(("\n  " if n == 0 else ",\n  ") + line.rstrip("\n"))
+            out.write("\n ]\n}\n")
+            self._spool.seek(0, os.SEEK_END)
+        tmp.replace(path)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def _entry_json(entry: FileEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {"file": entry.file, "outcome": str(entry.outcome)}
+    if entry.reason:
+        data["reason"] = entry.reason
+    if entry.identity:
+        data["identity"] = entry.identity
+    return data

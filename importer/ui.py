@@ -1,0 +1,102 @@
+"""What people see: a progress bar while working, a summary table at the end.
+
+rich draws both; when output is not a terminal (cron, CI, container logs) the live bar is
+left out and only the summary is printed, so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from importer.model import FileOutcome
+from importer.report import RunReport
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+class RichProgress:
+    """Counts files as they are accounted for; the total appears once the export is listed."""
+
+    def __init__(self, expected: Callable[[], int | None], out: Console | None = None) -> None:
+        self._expected = expected
+        self._console = out or console(stderr=True)
+        self._enabled = self._console.is_terminal
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            MofNCompleteColumn(), DownloadColumn(), TimeElapsedColumn(),
+            console=self._console, transient=True, disable=not self._enabled,
+        )
+        self._task: TaskID | None = None
+        self._bytes = 0
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        self._task = self._progress.add_task("importing", total=None)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def expect(self, total: int | None) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, total=total)
+
+    def advance(self, outcome: FileOutcome, size: int) -> None:
+        if self._task is None or outcome is FileOutcome.UNMATCHED_JSON:
+            return
+        total = self._expected()
+        self._progress.update(self._task, advance=1, total=total,
+                              description=f"importing ({outcome})")
+
+
+def summary_table(report: RunReport) -> Table:
+    title = "Dry run: nothing was changed" if report.dry_run else f"Import into {report.target}"
+    table = Table(title=title, show_footer=True)
+    table.add_column("outcome", footer="total")
+    table.add_column("files", justify="right", footer=str(report.total))
+    for outcome, count in sorted(report.counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(str(outcome), str(count))
+    return table
+
+
+def print_summary(report: RunReport, out: Console, report_path: str | None) -> None:
+    out.print(summary_table(report))
+    new = report.counts[FileOutcome.IMPORTED] + report.counts[FileOutcome.UPDATED]
+    if not report.dry_run and new == 0 and not report.failed:
+        out.print("Nothing new to import: everything is already in the target.")
+    problems = [p for p in report.problems if p.outcome is FileOutcome.FAILED]
+    problems += [p for p in report.problems if p.outcome is not FileOutcome.FAILED]
+    for entry in problems[:MAX_PROBLEMS_SHOWN]:
+        out.print(f"  {entry.outcome}: {entry.file}: {entry.reason}", markup=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        more = len(problems) - MAX_PROBLEMS_SHOWN
+        where = f" (all in {report_path})" if report_path else " (use --report FILE for all)"
+        out.print(f"  … and {more} more{where}")
+    for album in report.album_problems:
+        out.print(f"  album {album.album!r}: {album.reason}", markup=False)
+    for note in report.notes:
+        out.print(f"  note: {note}", markup=False)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

@@ -102,3 +102,22 @@ def test_report_accounts_for_every_file(tmp_path: Path, cli: Callable[..., CliRe
     assert data["counts"] == {"imported": 4, "merged album copy": 3}
     assert sum(data["counts"].values()) == data["total_files"]
     assert {f["outcome"] for f in data["files"]} == {"imported", "merged album copy"}
+
+
+def test_verify_marks_items_and_finds_tampering(tmp_path: Path,
+                                                cli: Callable[..., CliResult]) -> None:
+    library = tmp_path / "library"
+    assert cli("import", SAMPLE, "--to", f"folder:{library}").code == 0
+    ok = cli("verify", "--to", f"folder:{library}")
+    assert ok.code == 0 and "verified 4 item(s)" in ok.out
+    status = json.loads(cli("status", "--to", f"folder:{library}", "--json").out)
+    assert status["counts"][f"folder:{library}"]["verified"] == 4
+
+    (library / "2021/05/IMG_0042.jpg").write_bytes(b"changed behind our back")
+    (library / "2019/07/IMG_20190704_101500.jpg").unlink()
+    bad = cli("verify", "--to", f"folder:{library}")
+    assert bad.code == 1
+    assert "mismatch: IMG_0042.jpg" in bad.out
+    assert "missing: IMG_20190704_101500.jpg" in bad.out
+    status = json.loads(cli("status", "--to", f"folder:{library}", "--json").out)
+    assert status["counts"][f"folder:{library}"]["verified"] == 2

@@ -109,6 +109,10 @@ class Gallery(Protocol):
         """Check remote id -> expected SHA-1 pairs in bulk."""
         ...
 
+    def stats(self) -> Mapping[str, int]:
+        """Counters for the run report (e.g. HTTP requests sent, retries)."""
+        ...
+
     def close(self) -> None: ...
 
 

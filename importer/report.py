@@ -49,6 +49,7 @@ class RunReport:
         self.album_problems: list[AlbumProblem] = []
         self.notes: list[str] = []
         self.bytes_sent = 0
+        self.target_stats: dict[str, int] = {}
         self._lock = threading.Lock()
         self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
 
@@ -85,6 +86,7 @@ class RunReport:
             "counts": {str(k): v for k, v in sorted(self.counts.items())},
             "total_files": self.total,
             "bytes_sent": self.bytes_sent,
+            "target_stats": dict(self.target_stats),
         }
 
     def write(self, path: Path) -> None:

@@ -80,6 +80,7 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
             with RichProgress(lambda: source.expected_files) as progress:
                 Pipeline(gallery, state, settings, report, progress).run(source.scan())
         finally:
+            report.target_stats = dict(gallery.stats())
             gallery.close()
             report.finish()
             state.add_run(report.summary())

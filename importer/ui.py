@@ -94,6 +94,9 @@ def print_summary(report: RunReport, out: Console, report_path: str | None) -> N
         out.print(f"  … and {more} more{where}")
     for album in report.album_problems:
         out.print(f"  album {album.album!r}: {album.reason}", markup=False)
+    if report.target_stats:
+        out.print("  target: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                           for k, v in sorted(report.target_stats.items())))
     for note in report.notes:
         out.print(f"  note: {note}", markup=False)
 

@@ -159,6 +159,9 @@ class FolderTarget:
                 result[remote_id] = VerifyStatus.OK if ok else VerifyStatus.MISMATCH
         return result
 
+    def stats(self) -> Mapping[str, int]:
+        return {}
+
     def close(self) -> None:
         with self._lock:
             self.index.close()

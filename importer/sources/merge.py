@@ -50,11 +50,15 @@ class Merger:
         yield from self._merge(record, found)
 
     def _merge(self, primary: Found, copy: Found) -> Iterator[Accounted]:
-        if not primary.random_access and copy.random_access:
-            # Read from a zip or folder rather than spooling a .tgz member.
+        # Copies hold the same bytes: read each file from a zip or folder when a copy sits
+        # in one, rather than spooling a .tgz member.
+        if not primary.entry.random_access and copy.entry.random_access:
             primary.entry, copy.entry = copy.entry, primary.entry
-            primary.live, copy.live = copy.live, primary.live
             primary.kind, copy.kind = copy.kind, primary.kind
+        if (primary.live is not None and copy.live is not None
+                and not primary.live.random_access and copy.live.random_access
+                and primary.live.size == copy.live.size):
+            primary.live, copy.live = copy.live, primary.live
             primary.live_kind, copy.live_kind = copy.live_kind, primary.live_kind
         _add_flags(primary, copy)
         if copy.album is not None and copy.album not in primary.albums:

@@ -142,7 +142,6 @@ class SidecarIndex:
     def __init__(self, json_names: Iterable[str]) -> None:
         self._exact: dict[Key, list[str]] = {}
         self._loose: dict[Key, list[str]] = {}
-        self._stem: dict[Key, list[str]] = {}
         self._capped: dict[Key, list[str]] = {}
         for json_name in json_names:
             keys = parse_json_name(json_name)
@@ -151,8 +150,6 @@ class SidecarIndex:
                 self._loose.setdefault((_loose(base), counter), []).append(json_name)
             if keys:
                 base, counter = keys[0]
-                self._stem.setdefault((split_name(base)[0].lower(), counter), []).append(
-                    json_name)
                 if _capped(json_name):
                     self._capped.setdefault((base, counter), []).append(json_name)
 
@@ -166,14 +163,6 @@ class SidecarIndex:
                 for json_name in table.get(key, ()):
                     found.setdefault(json_name)
         return list(found)
-
-    def by_stem(self, media_name: str) -> list[str]:
-        """JSON names whose media name differs only in extension ('IMG_1.HEIC.json' for
-        'IMG_1.jpg'): the last resort for edited copies, whose extension may change."""
-        stem, _ = split_name(nfc(media_name))
-        core, counter = split_counter(stem)
-        return self._stem.get((core.lower(), counter), []) or self._stem.get(
-            (stem.lower(), ""), [])
 
     def cut_prefix_of(self, media_name: str) -> list[str]:
         """Capped JSON names whose (cut) media name is a prefix of `media_name`: for cuts at
@@ -269,10 +258,12 @@ def match_folder(
     claimed.update(_claim(edited, index, taken))
     result = FolderMatch(sidecar=claimed)
     _pair_live(media, companion_set, result, same_item or (lambda a, b: False))
-    media_set = set(media)
+    stems: dict[str, str] = {}
+    for name in plain:
+        stems.setdefault(split_name(name)[0], name)
     for name in edited:
         if name not in claimed and name not in result.live:
-            _share_original(name, media_set, index, result, taken)
+            _share_original(name, stems, index, result, taken)
     result.unmatched = [j for j in jsons if j not in taken]
     return result
 
@@ -305,15 +296,20 @@ def _pair_live(media: list[str], companions: set[str], result: FolderMatch,
             result.sidecar.setdefault(still, own)
 
 
-def _share_original(name: str, media: set[str], index: SidecarIndex, result: FolderMatch,
-                    taken: set[str]) -> None:
+def _share_original(name: str, stems: dict[str, str], index: SidecarIndex,
+                    result: FolderMatch, taken: set[str]) -> None:
+    """The edit takes its original's JSON: the original's own match, else a JSON named for
+    the original (the original file itself may be missing). The original may have another
+    extension (an edited HEIC is saved as JPEG), found by its stem among the folder's files.
+    """
     original = edited_original(name)
     assert original is not None
-    json_name = result.sidecar.get(original)
+    present = stems.get(split_name(original)[0])
+    json_name = result.sidecar.get(present) if present is not None else None
     if json_name is None:
-        found = index.candidates(original) or index.by_stem(original)
+        found = index.candidates(original)
         json_name = found[0] if found else None
-    if json_name is None and original not in media:
+    if json_name is None and present is None:
         return  # nothing says this is an edited copy of anything here
     result.edited[name] = json_name
     if json_name is not None:

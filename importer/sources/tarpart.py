@@ -88,7 +88,9 @@ class _Reader:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, EOFError | Truncated):
+    cut = isinstance(exc, tarfile.ReadError) and any(
+        words in str(exc) for words in ("unexpected end", "truncated"))
+    if cut or isinstance(exc, EOFError | Truncated):
         return "truncated (the download was cut short?)"
     return f"damaged ({type(exc).__name__}: {exc})"
 

@@ -145,3 +145,23 @@ def test_settings_bring_trash_in_and_leave_untitled_albums_out(
     check_library(library, items, with_trash=True)
     trashed = [e for e in library_entries(library) if "00015" in e["original_name"]]
     assert len(trashed) == 1
+
+
+def test_dry_run_over_tgz_parts_accounts_for_everything_and_writes_nothing(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    items = make_quirky_items(40, seed=11)
+    export = write_parts(tmp_path / "parts", items, "tgz", parts=2, seed=11, extras=True)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"takeout:\n  spool_dir: {spool}\n")
+    library, report_path = tmp_path / "library", tmp_path / "report.json"
+    result = cli("import", *export.sources, "--to", f"folder:{library}", "--dry-run",
+                 "--report", report_path, "--config", config)
+    assert result.code == 0, result.out
+    assert not library.exists()
+    assert list(spool.iterdir()) == []
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    check_report(report, export)
+    planned = Counter(f["outcome"] for f in report["files"])
+    assert planned["planned"] == sum(1 + bool(i.edited) for i in items if not i.trashed)

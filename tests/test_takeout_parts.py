@@ -104,20 +104,23 @@ def test_tar_lists_in_one_pass_and_spools_in_a_second(tmp_path: Path) -> None:
         listing[f"{YEAR}/IMG_1.jpg"][0].open()
     from importer.sources.spool import Spool, Spooled
 
-    spool = Spool(tmp_path / "spool-parent")
     (tmp_path / "spool-parent").mkdir()
-    wanted_entries = {e.ref: e for e, _ in listing.values() if e.name.startswith("IMG_1")}
-    results = list(part.fetch(wanted_entries, spool))
-    assert [e.name for e, _ in results] == ["IMG_1.jpg"]
-    spooled = results[0][1]
-    assert isinstance(spooled, Spooled)
-    with spooled.open() as stream:
-        assert stream.read() == unique_jpeg("1")
-    spooled.release()
-    spooled.release()
-    assert not spooled.path.exists()
-    spool.close()
-    assert list((tmp_path / "spool-parent").iterdir()) == []
+    wanted_entries = {e.ref: e for e, _ in listing.values() if e.name[4] in "13"}
+    for budget in (0, 1 << 20):  # on disk, then in memory
+        spool = Spool(tmp_path / "spool-parent", memory_budget=budget)
+        results = list(part.fetch(wanted_entries, spool))
+        assert [e.name for e, _ in results] == ["IMG_1.jpg", "IMG_3.jpg"]
+        for (_entry, spooled), tag in zip(results, "13", strict=True):
+            assert isinstance(spooled, Spooled)
+            assert (spooled.path is None) is (budget > 0)
+            with spooled.open() as stream:
+                assert stream.read() == unique_jpeg(tag)
+            spooled.release()
+            spooled.release()
+            with pytest.raises(OSError):
+                spooled.open()
+        spool.close()
+        assert list((tmp_path / "spool-parent").iterdir()) == []
 
 
 def _cut(path: Path, keep: float) -> None:
@@ -229,3 +232,30 @@ def test_unknown_extension_is_sniffed(tmp_path: Path) -> None:
     skipped = [e for e in events if isinstance(e, Accounted)]
     assert [(s.location.rsplit("/", 1)[1], s.outcome) for s in skipped] == \
         [("notes.txt", FileOutcome.SKIPPED)]
+
+
+def test_parts_extracted_side_by_side_or_at_any_depth_read_as_one_export(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    """takeout-001/Takeout/…, takeout-002/Takeout/… in one folder, plus a zip part and a
+    product folder given directly: a sidecar in one finds its photo in another."""
+    items = make_items(24, seed=12, albums=2)
+    export = write_parts(tmp_path / "parts", items, "zip", parts=4, seed=12)
+    side_by_side = tmp_path / "extracted"
+    for index, part in enumerate(export.sources[:2]):
+        with zipfile.ZipFile(part) as archive:
+            archive.extractall(side_by_side / f"takeout-00{index + 1}")
+        part.unlink()
+    product = tmp_path / "product"
+    with zipfile.ZipFile(export.sources[2]) as archive:
+        archive.extractall(product)
+    export.sources[2].unlink()
+    library = tmp_path / "library"
+    result = cli("import", side_by_side, product / "Takeout" / "Google Photos",
+                 export.sources[3], "--to", f"folder:{library}")
+    assert result.code == 0, result.out
+    entries = library_entries(library)
+    assert sorted(e["google_url"] for e in entries) == sorted(export.by_url())
+    for entry in entries:
+        truth = export.by_url()[entry["google_url"]]
+        assert entry["taken_at"] == truth.taken_at.isoformat()
+        assert sorted(entry["albums"]) == sorted(truth.albums)

@@ -39,7 +39,7 @@ names = st.builds(
               st.text(st.characters(blacklist_characters="/\\\x00",
                                     blacklist_categories=("Cs",)), min_size=1, max_size=60)),
     st.sampled_from(EXTENSIONS),
-)
+).filter(lambda name: name.strip(".") != "")  # '.' and '..' name no file
 geo = st.fixed_dictionaries({"latitude": st.one_of(st.floats(), st.integers(), st.text()),
                              "longitude": st.one_of(st.floats(), st.none())})
 sidecars = st.fixed_dictionaries(
@@ -102,12 +102,16 @@ def _write(root: Path, files: dict[str, bytes], layout: str) -> list[Path]:
     return parts
 
 
+def _path(location: str) -> str:
+    return unicodedata.normalize("NFC", location.split(":", 1)[1])
+
+
 def _on_disk(root: Path) -> set[str]:
     return {p.relative_to(root / "export").as_posix() for p in (root / "export").rglob("*")
             if p.is_file()}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files=exports(), layout=st.sampled_from(["folder", "zip", "tgz"]),
        untitled=st.sampled_from(["keep", "skip"]), edited=st.booleans())
 def test_every_file_accounted_exactly_once(files: dict[str, bytes], layout: str,
@@ -123,22 +127,22 @@ def test_every_file_accounted_exactly_once(files: dict[str, bytes], layout: str,
         try:
             for event in source.scan():
                 if isinstance(event, Accounted):
-                    seen[event.location.split(":", 1)[1]] += 1
+                    seen[_path(event.location)] += 1
                     continue
                 assert isinstance(event, MediaItem)
                 for file in (event.file, event.live_video):
                     if file is not None:
                         with file.opener() as stream:
                             assert len(stream.read()) == file.size
-                        seen[file.location.split(":", 1)[1]] += 1
+                        seen[_path(file.location)] += 1
                 event.release()
         finally:
             source.close()
-        assert set(seen.values()) <= {1}, "a file was accounted twice"
-        expected = {unicodedata.normalize("NFC", p) for p in files}
-        media = {p for p in expected if not p.lower().endswith(".json")}
-        assert media <= set(seen), "a media file is missing from the account"
-        assert set(seen) <= expected
+        # Two files may share a name once normalized (NFC and NFD spellings on disk).
+        expected = Counter(unicodedata.normalize("NFC", p) for p in files)
+        media = Counter({p: n for p, n in expected.items() if not p.lower().endswith(".json")})
+        assert all(seen[p] == n for p, n in media.items()), "a media file is not accounted once"
+        assert all(n <= expected[p] for p, n in seen.items()), "a file was accounted twice"
         stats = source.stats
         assert stats.files == len(files)
         assert stats.files - stats.json_used + stats.part_problems == sum(seen.values())

@@ -65,13 +65,15 @@ class Role(enum.StrEnum):
 
 
 def relative_to_product(folder: str) -> list[str]:
-    """The folder's path below the product folder ('Takeout/Google Fotos/Trip' -> ['Trip'])."""
+    """The folder's path below the product folder ('Takeout/Google Fotos/Trip' -> ['Trip'];
+    'x/Takeout/Google Foto/Trip' -> ['Trip'])."""
     parts = [p for p in folder.split("/") if p]
     for index in range(len(parts) - 1, -1, -1):
         if parts[index].casefold() in PRODUCT_NAMES:
             return parts[index + 1:]
-    if parts and parts[0] == "Takeout":
-        return parts[2:]
+    for index in range(len(parts) - 1, -1, -1):
+        if parts[index] == "Takeout":
+            return parts[index + 2:]
     return parts
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from importer.model import Accounted, FileKind, FileOutcome, Metadata
 from importer.sources import mediatypes
+from importer.sources.layout import relative_to_product
 from importer.sources.parts import Entry, Listed, Part, Problem
 from importer.sources.takeout_json import (
     AlbumInfo,
@@ -80,6 +81,7 @@ class Listing:
         self.folders: dict[str, FolderFiles] = {}
         self.stats = ExportStats()
         self._by_url: dict[str, Metadata] = {}
+        self._keys: dict[str, str] = {}
 
     def _shared(self, metadata: Metadata) -> Metadata:
         """Album copies repeat their item's sidecar: keep one Metadata per Google URL."""
@@ -93,9 +95,15 @@ class Listing:
         return metadata
 
     def _folder(self, folder: str) -> FolderFiles:
-        files = self.folders.get(folder)
+        """Files are filed by their folder below the product folder, so parts extracted
+        side by side ('takeout-001/Takeout/Google Photos/…', 'takeout-002/…') or given at
+        different depths still meet in one folder."""
+        key = self._keys.get(folder)
+        if key is None:
+            key = self._keys[folder] = "/".join(relative_to_product(folder))
+        files = self.folders.get(key)
         if files is None:
-            files = self.folders[folder] = FolderFiles()
+            files = self.folders[key] = FolderFiles()
         return files
 
     def add(self, listed: Listed | Problem) -> Iterator[Accounted]:

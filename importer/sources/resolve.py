@@ -67,14 +67,19 @@ def _same_item(files: FolderFiles) -> Callable[[str, str], bool]:
 
 
 def _unique_media(files: FolderFiles) -> tuple[dict[str, Entry], list[Entry]]:
-    """Media by name; the same path listed again (in a second part) is a duplicate."""
+    """Media by name. The same path listed again (in a second part) with the same size is a
+    duplicate; with another size (two spellings of one name, NFC and NFD, on disk) it is a
+    file of its own, kept under a key no sidecar can match."""
     by_name: dict[str, Entry] = {}
     again: list[Entry] = []
     for entry in files.media:
-        if entry.name in by_name:
+        first = by_name.get(entry.name)
+        if first is None:
+            by_name[entry.name] = entry
+        elif first.size == entry.size:
             again.append(entry)
         else:
-            by_name[entry.name] = entry
+            by_name[f"{entry.name}\x00{len(by_name)}"] = entry
     return by_name, again
 
 
@@ -115,6 +120,9 @@ def _found(files: FolderFiles, media: dict[str, Entry], name: str, video: str | 
         if not context.settings.edited_variants:
             yield Accounted(entry.location, FileOutcome.SKIPPED,
                             "edited copy (takeout.edited_variants is off)", kind)
+            if live is not None:
+                yield Accounted(live.location, FileOutcome.SKIPPED,
+                                f"motion part of {entry.name} (edited copy)", FileKind.LIVE_PART)
             return
     if live is not None and live.size == 0:
         yield Accounted(live.location, FileOutcome.UNREADABLE, "zero-byte file",
@@ -126,7 +134,7 @@ def _found(files: FolderFiles, media: dict[str, Entry], name: str, video: str | 
             return
         entry, live = live, None  # the motion half alone is still the user's video
     metadata = sidecar.metadata if sidecar is not None else Metadata()
-    metadata = with_fallback_date(metadata, name, metadata.title)
+    metadata = with_fallback_date(metadata, entry.name, metadata.title)
     if context.role is Role.ARCHIVE and not metadata.archived:
         metadata = replace(metadata, archived=True)
     if context.role is Role.TRASH and not metadata.trashed:

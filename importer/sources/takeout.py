@@ -15,7 +15,6 @@ that were used; `stats` counts those, so the totals add up.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from importer.config import TakeoutSettings
@@ -88,54 +87,57 @@ class TakeoutSource:
                     yield from merger.add(event)
 
     def _fetch(self, records: list[Found]) -> Iterator[ScanEvent]:
-        """Second pass over each `.tgz` part: spool the members still needed, in order."""
-        waiting: dict[Entry, _Waiting] = {}
+        """Second pass over each `.tgz` part: spool the members still needed, in order;
+        an item goes out as soon as all its files are in."""
+        owners: dict[Entry, Found] = {}
         by_part: dict[TarPart, dict[int, Entry]] = {}
-        for record in records:
-            state = _Waiting(record)
-            for entry in (record.entry, record.live):
-                if entry is not None and not entry.random_access:
-                    assert isinstance(entry.part, TarPart)
-                    by_part.setdefault(entry.part, {})[entry.ref] = entry
-                    waiting[entry] = state
-                    state.missing += 1
+        for found in records:
+            for entry in _tar_files(found):
+                assert isinstance(entry.part, TarPart)
+                by_part.setdefault(entry.part, {})[entry.ref] = entry
+                owners[entry] = found
+        records.clear()
+        partial: dict[int, dict[Entry, Spooled | str]] = {}  # items with two tgz files
         for part, wanted_entries in by_part.items():
             for entry, result in part.fetch(wanted_entries, self._spool):
-                yield from waiting.pop(entry).arrived(entry, result)
+                found = owners.pop(entry)
+                if len(_tar_files(found)) == 1:
+                    yield from _complete(found, {entry: result})
+                    continue
+                got = partial.setdefault(id(found), {})
+                got[entry] = result
+                if len(got) == len(_tar_files(found)):
+                    del partial[id(found)]
+                    yield from _complete(found, got)
 
 
-@dataclass
-class _Waiting:
-    """An item with files in `.tgz` parts, waiting for them to reach the spool."""
+def _tar_files(found: Found) -> list[Entry]:
+    return [e for e in (found.entry, found.live) if e is not None and not e.random_access]
 
-    record: Found
-    missing: int = 0
-    spooled: dict[Entry, Spooled | str] = field(default_factory=dict)
-    """entry -> its spooled copy, or why it could not be read."""
 
-    def arrived(self, entry: Entry, result: Spooled | str) -> Iterator[ScanEvent]:
-        self.spooled[entry] = result
-        self.missing -= 1
-        if self.missing == 0:
-            yield from self._done()
+def _complete(found: Found, results: dict[Entry, Spooled | str]) -> Iterator[ScanEvent]:
+    """The item with its spooled files; files that could not be read are reported, and a
+    lost still leaves its motion half as an item of its own."""
+    copies = {e: s for e, s in results.items() if isinstance(s, Spooled)}
+    lost = {e for e, s in results.items() if isinstance(s, str)}
+    for entry in lost:
+        kind = FileKind.LIVE_PART if entry is found.live else _kind_of(found)
+        yield Accounted(entry.location, FileOutcome.UNREADABLE, str(results[entry]), kind)
+    if found.entry in lost:
+        if found.live is None or found.live in lost:
+            for spooled in copies.values():
+                spooled.release()
+            return
+        found.entry, found.kind, found.live = found.live, found.live_kind or found.kind, None
+    if found.live in lost:
+        found.live = None
+    yield _item(found, copies)
 
-    def _done(self) -> Iterator[ScanEvent]:
-        found = self.record
-        copies = {e: s for e, s in self.spooled.items() if isinstance(s, Spooled)}
-        for entry, reason in self.spooled.items():
-            if isinstance(reason, str):
-                kind = FileKind.LIVE_PART if entry is found.live else FileKind.ORIGINAL
-                yield Accounted(entry.location, FileOutcome.UNREADABLE, reason, kind)
-        if found.entry not in copies and not found.entry.random_access:
-            if found.live is None or (found.live not in copies and not found.live.random_access):
-                for spooled in copies.values():
-                    spooled.release()
-                return
-            # The still is lost; the motion half alone is still the user's video.
-            found.entry, found.kind, found.live = found.live, found.live_kind or found.kind, None
-        if found.live is not None and found.live not in copies and not found.live.random_access:
-            found.live = None
-        yield _item(self.record, copies)
+
+def _kind_of(found: Found) -> FileKind:
+    if found.variant_of:
+        return FileKind.EDITED
+    return FileKind.ORIGINAL if found.sidecar is not None else FileKind.NO_SIDECAR
 
 
 def _media_file(entry: Entry, kind: mediatypes.Kind, spooled: Spooled | None) -> MediaFile:

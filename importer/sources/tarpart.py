@@ -204,7 +204,7 @@ class TarPart:
         stream = tar.extractfile(member)
         assert stream is not None
         try:
-            spooled = spool.store(stream)
+            spooled = spool.store(stream, member.size)
         except SpoolError as exc:
             return str(exc)
         if spooled.size != member.size:

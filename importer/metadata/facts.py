@@ -16,7 +16,8 @@ class FileFacts:
     an unknown zone; QuickTime's `mvhd` time, UTC by the spec, sets `naive_is_utc`).
     `offset` is the file's own offset even when it has no capture date (EXIF OffsetTime).
     `description_tag` says a caption tag exists, even one we ignore as a camera placeholder:
-    such a tag is never overwritten. `readable` is False for formats whose metadata we do not
+    such a tag is never overwritten; `shown_description` is its text, placeholder or not
+    (what a reader of the file displays). `readable` is False for formats whose metadata we do not
     parse; `damaged` says why metadata that should be readable is not.
     """
 
@@ -26,6 +27,7 @@ class FileFacts:
     location: GeoPoint | None = None
     description: str | None = None
     description_tag: bool = False
+    shown_description: str | None = None
     readable: bool = True
     damaged: str | None = None
 

@@ -210,6 +210,6 @@ def lacking(facts: FileFacts, resolution: Resolution) -> frozenset[str]:
                                       or distance_m(facts.location, meta.location) > 0.5):
         missing.add("location")
     caption = clean_text(meta.description or "")
-    if caption and facts.description != caption:
+    if caption and (facts.shown_description or facts.description) != caption:
         missing.add("description")
     return frozenset(missing)

@@ -62,17 +62,7 @@ def tiff_block(order: str, ifds: dict[str, list[Tag]], thumbnail: bytes | None =
                                                               pack("L", len(thumbnail)))]
     for name in names:
         tags[name].sort(key=lambda t: t.tag)
-    # Layout: each directory, then its values (word-aligned), in order.
-    positions: dict[str, int] = {}
-    at = 8
-    for name in names:
-        positions[name] = at
-        at += 2 + 12 * len(tags[name]) + 4
-        for tag in tags[name]:
-            size = len(tag.value) if isinstance(tag.value, bytes) else tag.size
-            if size > 4:
-                at += size + (size & 1)
-    thumb_at = at
+    positions, thumb_at = _layout(names, tags)
     out = bytearray(b"II*\0" if order == "<" else b"MM\0*") + pack("L", 8)
     for name in names:
         following = positions["1st"] if name == "0th" and "1st" in names else 0
@@ -93,6 +83,21 @@ def tiff_block(order: str, ifds: dict[str, list[Tag]], thumbnail: bytes | None =
         directory += pack("L", following)
         out += directory + values
     return bytes(out + (thumbnail or b""))
+
+
+def _layout(names: list[str], tags: dict[str, list[Tag]]) -> tuple[dict[str, int], int]:
+    """Where each directory starts (each followed by its word-aligned values), and where
+    the thumbnail goes after them."""
+    positions: dict[str, int] = {}
+    at = 8
+    for name in names:
+        positions[name] = at
+        at += 2 + 12 * len(tags[name]) + 4
+        for tag in tags[name]:
+            size = len(tag.value) if isinstance(tag.value, bytes) else tag.size
+            if size > 4:
+                at += size + (size & 1)
+    return positions, at
 
 
 def picture(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> Image.Image:

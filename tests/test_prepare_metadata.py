@@ -16,7 +16,7 @@ from importer.model import DateSource, GeoPoint, MediaFile, MediaItem, MediaType
 from importer.prepare import prepare
 from importer.state import State
 from tests.conftest import SAMPLE, CliResult, library_entries
-from tests.exportgen import PRODUCT, TruthItem, unique_jpeg
+from tests.exportgen import PRODUCT, TruthItem, make_items, unique_jpeg, write_zip_parts
 from tests.media.readback import MEDIA, read_with_sidecars, shown
 
 CAMERA_MP4 = datetime(2016, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -107,6 +107,28 @@ def test_export_lands_with_metadata_exiftool_agrees(
 
     again = cli("import", export, "--to", f"folder:{library}")
     assert "Nothing new to import" in again.out
+
+
+def test_generated_export_in_zip_parts_carries_its_truth_in_exif(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    items = make_items(40, seed=11)
+    export = write_zip_parts(tmp_path / "parts", items, parts=3, seed=11)
+    library = tmp_path / "lib"
+    assert cli("import", *export.sources, "--to", f"folder:{library}").code == 0
+    files = imported(library)
+    tags = read_with_sidecars(*files.values())
+    for truth in items:
+        path = files[truth.url]
+        assert not (path.parent / (path.name + ".xmp")).exists()  # all of it went into EXIF
+        seen = shown(path, tags)
+        assert seen.taken_at == truth.taken_at
+        if truth.location is None:
+            assert seen.latitude is None
+        else:
+            assert seen.latitude is not None and seen.longitude is not None
+            assert abs(seen.latitude - truth.location[0]) < 1e-9
+            assert abs(seen.longitude - truth.location[1]) < 1e-9
+        assert seen.description == truth.description
 
 
 def test_prefer_google_date_wins_and_is_recorded(

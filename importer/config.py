@@ -47,11 +47,20 @@ class TakeoutSettings:
     edited_variants: StrictBool = True
 
 
+_FIELD_NAMES = {"date": "taken_at", "location": "location", "description": "description"}
+
+
 @dataclass(frozen=True, config=_STRICT)
 class MetadataSettings:
     prefer_google: list[Literal["date", "location", "description"]] = field(
         default_factory=list
     )
+
+    @property
+    def google_wins(self) -> frozenset[str]:
+        """The metadata fields ("taken_at", "location", "description") where a value edited
+        in Google Photos wins over the file's own."""
+        return frozenset(_FIELD_NAMES[name] for name in self.prefer_google)
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from adapters.base import METADATA_FIELDS, Gallery, GalleryError
 from importer import act
 from importer.albumsync import AlbumSync
-from importer.config import Settings
+from importer.config import MetadataSettings, Settings
 from importer.model import Accounted, FileOutcome, MediaItem, PreparedAsset, ScanEvent
 from importer.plan import Action, ActionKind, plan_item, synced_values
 from importer.prepare import PrepareError, prepare
@@ -26,7 +26,6 @@ from importer.report import RunReport
 from importer.state import State
 
 CHECK_BATCH = 100
-_PREFER = {"date": "taken_at", "location": "location", "description": "description"}
 
 
 class Progress(Protocol):
@@ -68,7 +67,7 @@ class Pipeline:
         self._sending: set[Future[act.ItemResult]] = set()
         self._to_check: list[tuple[Action, PreparedAsset]] = []
         self._limit = settings.workers * 2 + CHECK_BATCH
-        self._prefer_google = frozenset(_PREFER[f] for f in settings.metadata.prefer_google)
+        self._prefer_google = settings.metadata.google_wins
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class Pipeline:
     # -- jobs ------------------------------------------------------------------------------
 
     def _prepare(self, item: MediaItem, action: Action | None) -> None:
-        future = self._preparers.submit(_prepare_job, item, action)
+        future = self._preparers.submit(_prepare_job, item, action, self.settings.metadata)
         self._preparing.add(future)
 
     def _submit_send(self, fn: Callable[..., act.ItemResult], *args: Any) -> None:
@@ -197,6 +196,9 @@ class Pipeline:
             record_result(self.state, self.gallery.target, result, synced)
             if result.remote_id is not None and action.albums:
                 self.albums.queue(action.identity, result.remote_id, action.albums)
+        if result.prepared is not None:
+            self.report.metadata(action.item.file.location, result.prepared.conflicts,
+                                 result.prepared.metadata_notes)
         size = result.prepared.primary.size if result.prepared else 0
         if result.outcome is FileOutcome.IMPORTED:
             self.report.bytes_sent += size
@@ -211,8 +213,10 @@ class Pipeline:
         self.progress.advance(outcome, size)
 
 
-def _prepare_job(item: MediaItem, action: Action | None) -> _Prepared:
+def _prepare_job(item: MediaItem, action: Action | None,
+                 settings: MetadataSettings) -> _Prepared:
     try:
-        return _Prepared(item, action, prepare(item, action.identity if action else None))
+        identity = action.identity if action else None
+        return _Prepared(item, action, prepare(item, identity, settings=settings))
     except PrepareError as exc:
         return _Prepared(item, action, None, str(exc))

@@ -110,16 +110,16 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
         if isinstance(event, Accounted):
             report.add(event.location, event.outcome, event.reason)
             continue
-        identity = _identity(event, report)
+        identity = _identity(event, report, settings)
         if identity is not None:
             yield plan_item(event, identity, state.get(identity), key, settings.takeout)
 
 
-def _identity(item: MediaItem, report: RunReport) -> str | None:
+def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | None:
     if item.google_identity:
         return item.google_identity
-    try:
-        return prepare(item).identity  # reads and hashes only; nothing is written
+    try:  # reads and hashes only; nothing is written
+        return prepare(item, settings=settings.metadata).identity
     except PrepareError as exc:
         report.add(item.file.location, FileOutcome.FAILED, str(exc))
         return None

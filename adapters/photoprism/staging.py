@@ -37,6 +37,7 @@ from importer.model import PreparedAsset
 POST_BYTES = 64 * 1024 * 1024
 POST_FILES = 25
 SESSION_RESTARTS = 3
+QUIET = 1.0
 IMPORT_TIMEOUT = httpx.Timeout(connect=10.0, read=1800.0, write=600.0, pool=60.0)
 FATAL = (AuthError, TargetUnavailable)
 Outcome = UploadResult | GalleryError
@@ -207,13 +208,16 @@ class BatchImport:
     def find(self, checksums: Sequence[str], wait: bool = True
              ) -> tuple[dict[str, dict[str, Any]], dict[str, GalleryError]]:
         """File records by SHA-1 (and look-ups that failed); with `wait`, poll the missing
-        ones with a doubling pause until `index_wait`, as indexing may lag the import."""
+        ones with a doubling pause, as indexing may lag the import: until `index_wait`, or
+        sooner once files appeared and then none did for `QUIET` (the rest were dropped)."""
         pending = list(dict.fromkeys(checksums))
         found: dict[str, dict[str, Any]] = {}
         errors: dict[str, GalleryError] = {}
-        deadline = time.monotonic() + (self.index_wait if wait else 0.0)
-        delay = 0.05
+        start = time.monotonic()
+        deadline = start + (self.index_wait if wait else 0.0)
+        delay, progress_at = 0.05, start
         while pending:
+            before = len(found)
             for sha1, answer in zip(pending, self.lookups.map(self._lookup, pending),
                                     strict=True):
                 if isinstance(answer, GalleryError):
@@ -221,7 +225,11 @@ class BatchImport:
                 elif answer is not None:
                     found[sha1] = answer
             pending = [s for s in pending if s not in found and s not in errors]
-            if not pending or time.monotonic() + delay > deadline:
+            now = time.monotonic()
+            if len(found) > before:
+                progress_at = now
+            quiet = bool(found) and now - progress_at >= QUIET
+            if not pending or quiet or now + delay > deadline:
                 break
             self.sleep(delay)
             delay = min(delay * 2, 2.0)

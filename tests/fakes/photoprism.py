@@ -83,6 +83,20 @@ class FakePhotoPrism(FakeServer):
             self._add_session(token, app=True)
         self._register()
 
+    def start(self) -> str:
+        """As the base, but a client dropping its connection (a killed importer) is normal
+        here and not worth a traceback on stderr."""
+        url = super().start()
+        assert self._httpd is not None
+        report = self._httpd.handle_error
+
+        def quiet(request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                report(request, client_address)
+
+        self._httpd.handle_error = quiet  # type: ignore[method-assign]
+        return url
+
     # -- switches and inspection for tests -------------------------------------------------
 
     def expire_sessions(self) -> None:

@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import piexif
@@ -17,7 +18,8 @@ from adapters.photoprism.client import Credentials
 from adapters.photoprism.forms import photo_form, photo_zone, upload_stem
 from adapters.photoprism.staging import post_groups, stage
 from adapters.photoprism.target import PhotoPrismTarget
-from importer.model import GeoPoint, Metadata, PreparedFile
+from importer.config import ConfigError, build_settings
+from importer.model import Album, GeoPoint, Metadata, PreparedFile
 from tests.conftest import SAMPLE, CliResult
 from tests.exportgen import unique_jpeg
 from tests.fakes.openapi import Spec
@@ -135,7 +137,7 @@ def test_unreachable_or_other_servers_stop_at_start() -> None:
 
 
 def test_cli_reports_bad_token_in_one_line(fake: FakePhotoPrism, cli: Callable[..., CliResult],
-                                           monkeypatch: pytest.MonkeyPatch, tmp_path: object
+                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path
                                            ) -> None:
     monkeypatch.setenv("PHOTOPRISM_TOKEN", "not-the-app-password")
     result = cli("import", SAMPLE, "--to", f"photoprism:{fake.url}", "--state",
@@ -259,3 +261,38 @@ def test_place_on_a_photo_with_a_camera_date_keeps_the_date(fake: FakePhotoPrism
     photo = fake.library.photos[uid]
     assert photo.taken_at == datetime(2019, 7, 4, 10, 15, tzinfo=UTC)
     assert (photo.lat, photo.lng, photo.taken_src) == (35.0, 139.7, "manual")
+
+
+def test_older_servers_without_get_session_are_understood(fake: FakePhotoPrism) -> None:
+    fake.route("GET", "/api/v1/session")(lambda request: Response(404, {"code": 404,
+                                                                       "error": "Not found"}))
+    target = open_target(fake)
+    try:
+        assert target.client.user_uid == fake.user_uid
+    finally:
+        target.close()
+    assert fake.count("GET", "/api/v1/session/") == 1
+
+
+def test_album_description_and_a_deleted_known_album(fake: FakePhotoPrism) -> None:
+    target = open_target(fake)
+    try:
+        uid = target.ensure_album(Album("k", "Road trip", "two weeks, one car"), None)
+        fake.library.albums[uid].deleted_at = datetime.now(UTC)  # the user deleted it
+        again = target.ensure_album(Album("k", "Road trip"), uid)
+    finally:
+        target.close()
+    album = fake.library.albums[uid]
+    assert again == uid and album.deleted_at is None  # restored by title, as PhotoPrism does
+    assert album.description == "two weeks, one car"
+
+
+def test_target_syntax_and_batch_setting_are_checked(cli: Callable[..., CliResult],
+                                                     tmp_path: Path) -> None:
+    bad_url = cli("import", SAMPLE, "--to", "photoprism:photos.local", "--state",
+                  tmp_path / "s.sqlite")
+    assert bad_url.code == 2 and "give the server's URL" in bad_url.err
+    config = tmp_path / "config.yaml"
+    config.write_text("photoprism:\n  batch: 0\n")
+    with pytest.raises(ConfigError, match=r"photoprism\.batch"):
+        build_settings(config, {}, {})

@@ -14,6 +14,7 @@ import piexif
 import pytest
 
 from adapters.base import AuthError, ItemRejected, TargetUnavailable, UploadResult, UploadStatus
+from adapters.http import RetryPolicy
 from adapters.photoprism.client import Credentials
 from adapters.photoprism.forms import photo_form, photo_zone, upload_stem
 from adapters.photoprism.staging import post_groups, stage
@@ -25,7 +26,7 @@ from tests.exportgen import unique_jpeg
 from tests.fakes.openapi import Spec
 from tests.fakes.photoprism import APP_PASSWORD, PASSWORD, USERNAME, FakePhotoPrism
 from tests.fakes.photoprism_library import stem, zone_offset
-from tests.fakes.server import FakeServer, Request, Response
+from tests.fakes.server import FakeServer, Faults, Request, Response
 from tests.gallery_contract import asset
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -296,3 +297,15 @@ def test_target_syntax_and_batch_setting_are_checked(cli: Callable[..., CliResul
     config.write_text("photoprism:\n  batch: 0\n")
     with pytest.raises(ConfigError, match=r"photoprism\.batch"):
         build_settings(config, {}, {})
+
+
+def test_verify_stops_cleanly_when_the_server_stops_answering(fake: FakePhotoPrism) -> None:
+    target = PhotoPrismTarget(fake.url, Credentials(token=APP_PASSWORD),
+                              policy=RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.01))
+    fake.faults = Faults(rate=1.0, kinds=("503",))
+    try:
+        with pytest.raises(TargetUnavailable, match="stopped answering during verify"):
+            target.verify({"pabcdefghijklmno": "0" * 40})
+    finally:
+        fake.faults = Faults()
+        target.close()

@@ -22,6 +22,8 @@ from adapters.base import (
     Capabilities,
     GalleryError,
     ItemRejected,
+    TargetUnavailable,
+    TransientError,
     UploadResult,
     UploadStatus,
     VerifyStatus,
@@ -215,8 +217,13 @@ class PhotoPrismTarget:
     # -- verify ----------------------------------------------------------------------------
 
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
+        """A photo is OK when its file with the expected SHA-1 is still its own."""
         pairs = list(expected.items())
-        statuses = self._lookups.map(lambda pair: self._verify_one(*pair), pairs)
+        try:
+            statuses = list(self._lookups.map(lambda pair: self._verify_one(*pair), pairs))
+        except TransientError as exc:  # no answer worth trusting: stop, mark nothing
+            raise TargetUnavailable(f"{self.url}: stopped answering during verify: {exc}"
+                                    ) from None
         return {remote_id: status for (remote_id, _), status in zip(pairs, statuses,
                                                                      strict=True)}
 

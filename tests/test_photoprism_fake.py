@@ -129,12 +129,12 @@ def test_files_sharing_a_stem_become_one_photo(fake: FakePhotoPrism) -> None:
 
 
 def test_indexing_delay_hides_new_files(fake: FakePhotoPrism) -> None:
-    fake.library.index_delay = 0.3
+    fake.library.index_delay = 1.0
     api = client(fake)
     data = unique_jpeg("slow")
     assert imported(api, fake, "t", ("slow.jpg", data)).status_code == 200
     assert api.get(f"/files/{sha1(data)}").status_code == 404
-    time.sleep(0.35)
+    time.sleep(1.05)
     assert api.get(f"/files/{sha1(data)}").status_code == 200
 
 

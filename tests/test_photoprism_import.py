@@ -17,8 +17,8 @@ import pytest
 from importer.state import State
 from tests.conftest import CliResult, cli_command
 from tests.exportgen import GeneratedExport, make_items, write_folder, write_zip_parts
-from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
-from tests.fakes.server import Faults
+from tests.fakes.photoprism import APP_PASSWORD, PASSWORD, USERNAME, FakePhotoPrism
+from tests.fakes.server import Faults, Request, Response
 
 
 @pytest.fixture
@@ -127,4 +127,33 @@ def test_sigkill_midway_then_rerun_is_exact(fake: FakePhotoPrism, tmp_path: Path
 
     rerun = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     assert rerun.returncode == 0, rerun.stderr
+    check_photoprism(fake, state, export)
+
+
+def test_password_session_expiring_mid_run_is_renewed(
+        fake: FakePhotoPrism, tmp_path: Path, cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHOTOPRISM_TOKEN")
+    monkeypatch.setenv("PHOTOPRISM_USERNAME", USERNAME)
+    monkeypatch.setenv("PHOTOPRISM_PASSWORD", PASSWORD)
+    route = ("PUT", "/api/v1/users/{uid}/upload/{token}")
+    original = fake.handlers[route]
+
+    expired: list[bool] = []
+
+    def first_import_outlives_the_session(request: Request) -> Response:
+        answer = original(request)
+        with fake.lock:
+            if answer.status == 200 and not expired:
+                expired.append(True)
+                fake.expire_sessions()
+        return answer
+
+    fake.handlers[route] = first_import_outlives_the_session
+    export = write_folder(tmp_path / "export", make_items(50, seed=13))
+    state = tmp_path / "state.sqlite"
+    result = cli("import", *export.sources, "--to", f"photoprism:{fake.url}", "--state", state,
+                 "--workers", "2")
+    assert result.code == 0, result.err
+    assert fake.logins == 2  # the first login, and one renewal when the session ran out
     check_photoprism(fake, state, export)

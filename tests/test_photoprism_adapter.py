@@ -311,3 +311,15 @@ def test_verify_stops_cleanly_when_the_server_stops_answering(fake: FakePhotoPri
     finally:
         fake.faults = Faults()
         target.close()
+
+
+def test_a_busy_server_at_start_is_retried_then_named(fake: FakePhotoPrism) -> None:
+    quick = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)
+    fake.faults = Faults(rate=1.0, kinds=("503",), only=lambda r: r.route.endswith("/status"))
+    with pytest.raises(TargetUnavailable, match=r"not ready .*503"):
+        PhotoPrismTarget(fake.url, Credentials(token=APP_PASSWORD), policy=quick)
+    once = iter([True])  # only the first probe meets a busy server
+    fake.faults = Faults(rate=1.0, kinds=("503",),
+                         only=lambda r: r.route.endswith("/status") and next(once, False))
+    PhotoPrismTarget(fake.url, Credentials(token=APP_PASSWORD), policy=quick).close()
+    assert fake.faults.injected == {"503": 1}

@@ -18,8 +18,14 @@ from typing import Any
 
 import httpx
 
-from adapters.base import AuthError, GalleryError, ItemRejected, TargetUnavailable
-from adapters.http import HttpClient, RetryPolicy, timeouts
+from adapters.base import (
+    AuthError,
+    GalleryError,
+    ItemRejected,
+    TargetUnavailable,
+    TransientError,
+)
+from adapters.http import RETRY_STATUSES, HttpClient, RetryPolicy, timeouts
 
 API = "/api/v1"
 NO_CREDENTIALS = ("photoprism: no credentials: set PHOTOPRISM_TOKEN (an app password) or "
@@ -97,6 +103,11 @@ class PhotoPrismClient:
 
     def _check_server(self) -> None:
         answer = self.http.probe("/status")
+        if answer.status_code in RETRY_STATUSES:  # up, but busy or starting: worth retrying
+            try:
+                answer = self.http.request("GET", "/status")
+            except TransientError as exc:
+                raise TargetUnavailable(f"{self.url}: not ready ({exc})") from None
         try:
             body = answer.json()
         except ValueError:

@@ -33,4 +33,14 @@ def open_target(spec: str, settings: Settings) -> Gallery:
         from adapters.folder.target import FolderTarget
 
         return FolderTarget(Path(rest).expanduser())
+    if scheme == "photoprism":
+        from adapters.photoprism.client import Credentials
+        from adapters.photoprism.target import PhotoPrismTarget
+
+        pp = settings.photoprism
+        if not rest.startswith(("http://", "https://")):
+            raise ConfigError(f"--to {spec}: give the server's URL, e.g. "
+                              "photoprism:https://photos.example.com")
+        return PhotoPrismTarget(rest, Credentials(pp.token, pp.username, pp.password),
+                                batch=pp.batch)
     raise TargetUnavailable(f"--to {spec}: the {scheme} adapter is not available in this version")

@@ -74,15 +74,19 @@ class HttpClient:
 
     def request(self, method: str, url: str, *, body: BodyFactory | None = None,
                 params: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None) -> httpx.Response:
+                headers: Mapping[str, str] | None = None,
+                timeout: httpx.Timeout | None = None) -> httpx.Response:
         """Send, retrying transient failures; `body` builds fresh request kwargs
-        (json=, files=, data=, content=) for every attempt, since streams are consumed."""
+        (json=, files=, data=, content=) for every attempt, since streams are consumed.
+        `timeout` overrides the client's for calls the server answers slowly by design."""
         last = ""
         for attempt in range(self.policy.attempts):
             self._count(attempt)
             try:
-                response = self._client.request(method, url, params=params, headers=headers,
-                                                **(body() if body else {}))
+                response = self._client.request(
+                    method, url, params=params, headers=headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    **(body() if body else {}))
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None

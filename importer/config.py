@@ -37,6 +37,7 @@ class PhotoPrismSettings:
     token: StrictStr | None = None
     username: StrictStr | None = None
     password: StrictStr | None = None
+    batch: StrictInt = Field(default=20, ge=1, le=1000)  # items per import (one PUT each)
 
 
 @dataclass(frozen=True, config=_STRICT)

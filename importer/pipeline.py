@@ -14,7 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from adapters.base import METADATA_FIELDS, Gallery, GalleryError
+from adapters.base import (
+    METADATA_FIELDS,
+    BatchUploader,
+    Gallery,
+    GalleryError,
+)
 from importer import act
 from importer.albumsync import AlbumSync
 from importer.config import MetadataSettings, Settings
@@ -64,7 +69,7 @@ class Pipeline:
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._preparing: set[Future[_Prepared]] = set()
-        self._sending: set[Future[act.ItemResult]] = set()
+        self._sending: dict[Future[Any], int] = {}  # future -> items it carries
         self._to_check: list[tuple[Action, PreparedAsset]] = []
         self._limit = settings.workers * 2 + CHECK_BATCH
         self._prefer_google = settings.metadata.google_wins
@@ -89,7 +94,8 @@ class Pipeline:
         return self.report
 
     def _busy(self) -> int:
-        return len(self._preparing) + len(self._sending) + len(self._to_check)
+        """Items in flight (a batch upload counts each of its items), bounding memory."""
+        return len(self._preparing) + sum(self._sending.values()) + len(self._to_check)
 
     def _account(self, event: Accounted) -> None:
         self.report.add(event.location, event.outcome, event.reason)
@@ -134,8 +140,8 @@ class Pipeline:
         future = self._preparers.submit(_prepare_job, item, action, self.settings.metadata)
         self._preparing.add(future)
 
-    def _submit_send(self, fn: Callable[..., act.ItemResult], *args: Any) -> None:
-        self._sending.add(self._senders.submit(fn, *args))
+    def _submit_send(self, fn: Callable[..., Any], *args: Any, weight: int = 1) -> None:
+        self._sending[self._senders.submit(fn, *args)] = weight
 
     def _step(self) -> None:
         if self._to_check and (len(self._to_check) >= CHECK_BATCH or not self._preparing):
@@ -148,8 +154,10 @@ class Pipeline:
                 self._preparing.discard(future)
                 self._prepared(future.result())
             else:
-                self._sending.discard(future)
-                self._sent(future.result())
+                del self._sending[future]
+                result = future.result()
+                for one in result if isinstance(result, list) else [result]:
+                    self._sent(one)
 
     def _prepared(self, job: _Prepared) -> None:
         if job.asset is None:
@@ -183,9 +191,21 @@ class Pipeline:
                 known.update(self.gallery.find_existing(unknown))
             except GalleryError as exc:  # uploads still dedupe by checksum on the target
                 self.report.notes.append(f"checksum look-up failed, uploading anyway: {exc}")
+        uploads: list[tuple[Action, PreparedAsset]] = []
+        batch_size = self._upload_batch()
         for action, asset in batch:
             match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
-            self._submit_send(act.send, self.gallery, action, asset, match)
+            if match is None and batch_size > 1:
+                uploads.append((action, asset))
+            else:
+                self._submit_send(act.send, self.gallery, action, asset, match)
+        for start in range(0, len(uploads), batch_size):
+            chunk = uploads[start:start + batch_size]
+            self._submit_send(act.send_batch, self.gallery, chunk, weight=len(chunk))
+
+    def _upload_batch(self) -> int:
+        size = self.gallery.capabilities.upload_batch
+        return size if size > 1 and isinstance(self.gallery, BatchUploader) else 1
 
     def _sent(self, result: act.ItemResult) -> None:
         action = result.action

@@ -30,6 +30,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True, config=_STRICT)
 class ImmichSettings:
     api_key: StrictStr | None = None
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds without progress (answer or upload) before a request is retried."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -87,10 +87,11 @@ def test_dialect_follows_the_server_version(dialect: str) -> None:
     with FakeImmich(dialect) as server:
         assert isinstance(server, FakeImmich)
         target = ImmichTarget(server.url + "/api/", server.api_key)
-        target.close()
         assert target.target == f"immich:{server.url}"
         assert target.session.dialect.needs_device_fields is (dialect == "v2")
-        assert target.session.user_id == server.user.id
+        assert server.count() == 2  # version, key; the user only when albums need it
+        assert target.albums.user_id() == server.user.id
+        target.close()
 
 
 def test_cli_exits_2_with_one_line(tmp_path: Path, fake: FakeImmich,

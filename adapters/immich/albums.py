@@ -38,6 +38,7 @@ class AlbumDirectory:
         self.api = api
         self.session = session
         self.created = 0
+        self._user_id: str | None = None
         self._listing: list[dict[str, Any]] | None = None  # v2: every album, once a run
         self._lock = threading.Lock()
 
@@ -67,7 +68,14 @@ class AlbumDirectory:
                 if self._listing is None or fresh:
                     self._listing = list(self.api.json("GET", "/albums", doing))
                 albums = list(self._listing)
-        return pick_album(albums, title, self.session.user_id)
+        return pick_album(albums, title, self.user_id())
+
+    def user_id(self) -> str:
+        """Whose albums are ours; asked once, and only when an album is looked up."""
+        if self._user_id is None:
+            me = self.api.json("GET", "/users/me", "reading the API key's user")
+            self._user_id = str(me["id"])
+        return self._user_id
 
     def _create(self, album: Album) -> str:
         """`POST /albums` is the one call that is not safe to repeat: when its answer is

@@ -22,7 +22,7 @@ REQUIRED_PERMISSIONS = (
     "album.create",      # POST /albums
     "album.update",      # PATCH /albums/{id}: an album renamed in Google
     "albumAsset.create", # PUT /albums/{id}/assets
-    "user.read",         # GET /users/me: whose albums are ours
+    "user.read",         # GET /users/me: which albums of that name are ours
 )
 KEY_HELP = "set IMMICH_API_KEY (or IMMICH_API_KEY_FILE) or immich.api_key in the config file"
 
@@ -30,7 +30,6 @@ KEY_HELP = "set IMMICH_API_KEY (or IMMICH_API_KEY_FILE) or immich.api_key in the
 @dataclass(frozen=True)
 class Session:
     dialect: Dialect
-    user_id: str
 
 
 def read_version(http: HttpClient, url: str) -> Version:
@@ -73,24 +72,17 @@ def check_key(http: HttpClient, url: str) -> None:
         )
 
 
-def read_user(http: HttpClient, url: str) -> str:
-    answer = http.request("GET", "/users/me")
-    if answer.status_code != 200:
-        raise error_for(answer, f"{url}: reading the key's user")
-    return str(answer.json()["id"])
-
-
 def connect(http: HttpClient, url: str, api_key: str | None) -> Session:
-    """Version first (it needs no key, so a wrong URL is named as such), then the key."""
+    """Version first (it needs no key, so a wrong URL is named as such), then the key:
+    two requests, the whole cost of a run with nothing new besides reading the export."""
     version = read_version(http, url)
     if not api_key:
         raise AuthError(f"{url}: no Immich API key; {KEY_HELP}")
     try:
         check_key(http, url)
-        user_id = read_user(http, url)
     except TransientError as exc:
         raise TargetUnavailable(f"{url}: Immich is not answering properly ({exc})") from None
     except (ValueError, KeyError, AttributeError):
         raise TargetUnavailable(f"{url}: Immich's answers are not what its API describes"
                                 ) from None
-    return Session(Dialect(version), user_id)
+    return Session(Dialect(version))

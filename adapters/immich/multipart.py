@@ -4,18 +4,20 @@ Why not httpx's own `files=`: it sends data fields before files (Immich v2.3–v
 rejects an XMP sidecar when the `filename` field came first, see the contract notes), and
 it seeks to the end of each stream to learn its length, which for a member of a Takeout
 zip means reading it twice. Here parts go in the order given, sizes come from what
-`prepare` measured, and a file is read in 1 MB pieces as the socket takes them.
+`prepare` measured, and a file is read in 256 kB pieces as the socket takes them (larger
+pieces cost more CPU: the HTTP stack copies what a partial `send` left over).
 """
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from importer.model import Opener
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
+_BOUNDARIES = random.Random()
 
 
 class SourceChanged(Exception):
@@ -50,7 +52,7 @@ class MultipartBody:
 
     def __init__(self, parts: Sequence[Part], boundary: str | None = None) -> None:
         self.parts = list(parts)
-        self.boundary = boundary or f"gphotos-importer-{uuid.uuid4().hex}"
+        self.boundary = boundary or f"gphotos-importer-{_BOUNDARIES.getrandbits(96):024x}"
         self._heads = [self._head(p) for p in self.parts]
         self._tail = f"--{self.boundary}--\r\n".encode()
 

@@ -208,3 +208,15 @@ def test_asset_in_immichs_trash_is_not_adopted(server: Server, target: ImmichTar
             fresh.upload(asset)
     finally:
         fresh.close()
+
+
+def test_refused_file_is_that_items_failure(server: Server, target: ImmichTarget) -> None:
+    notes = prepared(b"plain text, not a photo", "notes.txt", "text/plain")
+    with pytest.raises(ItemRejected, match=r"uploading notes\.txt.*HTTP 400"):
+        target.upload(asset_of(notes))
+    if server.fake is not None:
+        assert server.fake.rejected == ["POST /api/assets: Unsupported file type notes.txt"]
+        server.fake.rejected.clear()
+    result = target.upload(photo(unique_tag()))  # the next item goes on
+    _created(server, result.remote_id)
+    assert result.status is UploadStatus.CREATED

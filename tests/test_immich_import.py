@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,3 +182,30 @@ def test_sigkill_midway_then_rerun_is_exact(tmp_path: Path) -> None:
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         check_immich(fake, export, state)
         assert fake.rejected == [] and fake.violations == []
+
+
+def test_key_revoked_mid_run_stops_with_the_permission_named(
+        tmp_path: Path, fake: FakeImmich, cli: Callable[..., CliResult]) -> None:
+    export = write_folder(tmp_path / "export", make_items(40, seed=3))
+    state = tmp_path / "state.sqlite"
+    upload = fake.handlers[("POST", "/assets")]
+    key = fake.keys[fake.api_key]
+
+    def revoke_after_ten(request: Any) -> Any:
+        if len(fake.owned()) >= 10:
+            key.permissions = ["asset.read", "album.read"]
+        return upload(request)
+
+    fake.handlers[("POST", "/assets")] = revoke_after_ten
+    result = cli("import", *export.sources, "--to", f"immich:{fake.url}", "--state", state,
+                 "--workers", "2")
+    assert result.code == 2
+    assert re.search(r"Missing required permission: asset\.(upload|update)", result.err)
+    assert result.err.strip().count("\n") == 0
+    recorded = remote_ids(state, f"immich:{fake.url}")
+    assert 0 < len(recorded) < 40  # what finished before is recorded
+    assert set(recorded.values()) <= {a.id for a in fake.owned()}
+    fake.handlers[("POST", "/assets")] = upload
+    key.permissions = ["all"]
+    assert cli("import", *export.sources, "--to", f"immich:{fake.url}", "--state", state).code == 0
+    check_immich(fake, export, state)

@@ -15,8 +15,10 @@ SEARCH_PAGE = 250
 
 def register(fake: FakeImmich) -> None:
     _server(fake)
+    _uploads(fake)
     _assets(fake)
     _albums(fake)
+    _album_changes(fake)
     _search(fake)
 
 
@@ -42,7 +44,7 @@ def _server(fake: FakeImmich) -> None:
         return Response(200, fake.keys[request.headers["x-api-key"]].dto())
 
 
-def _assets(fake: FakeImmich) -> None:
+def _uploads(fake: FakeImmich) -> None:
     from tests.fakes.immich import to_hex
 
     @fake.route("POST", "/assets/bulk-upload-check")
@@ -81,6 +83,8 @@ def _assets(fake: FakeImmich) -> None:
                 return Response(200, {"id": existing.id, "status": "duplicate"})
             return fake.store(request, user)
 
+
+def _assets(fake: FakeImmich) -> None:
     @fake.route("GET", "/assets/{id}")
     def get_asset(request: Request) -> Response:
         with fake.lock:
@@ -193,6 +197,8 @@ def _albums(fake: FakeImmich) -> None:
                 assets = [fake.assets[i].dto(True) for i in album.asset_ids]
             return Response(200, album.dto(fake.v2, assets))
 
+
+def _album_changes(fake: FakeImmich) -> None:
     @fake.route("PATCH", "/albums/{id}")
     def update_album(request: Request) -> Response:
         with fake.lock:

@@ -106,3 +106,16 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, fake: FakeImmich,
     assert fake.count("POST") == 0
     bad_url = cli("import", SAMPLE, "--to", "immich:photos.local:2283", "--state", state)
     assert bad_url.code == 2 and "http:// or https://" in bad_url.err
+
+
+def test_timeout_setting_is_validated(tmp_path: Path) -> None:
+    from importer.config import ConfigError, load_file
+
+    good = tmp_path / "good.yaml"
+    good.write_text("immich:\n  timeout: 5\n", encoding="utf-8")
+    assert load_file(good, {}).immich.timeout == 5.0
+    for bad in ("'5'", "0", "-1"):
+        path = tmp_path / "bad.yaml"
+        path.write_text(f"immich:\n  timeout: {bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"immich\.timeout"):
+            load_file(path, {})

@@ -1,9 +1,10 @@
 """`immich:URL`: the gallery protocol over Immich's REST API (v2.4 and later, v3).
 
-Immich dedupes by SHA-1 per user, so every write here is safe to repeat: an upload whose
+Immich dedupes by SHA-1 per user, so the writes here are safe to repeat: an upload whose
 answer was lost comes back as `duplicate` with the same id, album adds of present assets
 are no-ops, and updates set absolute values. That is what lets the shared client retry
-anything, and a killed run simply run again.
+them, and a killed run simply run again. The one exception, creating an album, looks for
+the album before trying again (albums.py).
 """
 
 from __future__ import annotations

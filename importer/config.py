@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from pydantic import TypeAdapter as _TypeAdapter
 from pydantic.dataclasses import dataclass
 
@@ -30,6 +38,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True, config=_STRICT)
 class ImmichSettings:
     api_key: StrictStr | None = None
+    timeout: StrictFloat = Field(default=120.0, gt=0, le=3600)
+    """Seconds without progress (answer or upload) before a request is retried."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -125,7 +125,8 @@ class Pipeline:
             self._submit_send(act.update, self.gallery, action, allowed)
         else:
             assert action.previous is not None and action.previous.remote_id is not None
-            self.albums.queue(action.identity, action.previous.remote_id, action.albums)
+            self.albums.queue(action.identity, action.previous.remote_id, action.albums,
+                              action.item.albums)
             self._finish_file(action.item, FileOutcome.UPDATED, action.reason, action.identity)
 
     def _allowed_updates(self, action: Action) -> frozenset[str]:
@@ -215,7 +216,8 @@ class Pipeline:
             synced = synced_values(action.item.metadata)
             record_result(self.state, self.gallery.target, result, synced)
             if result.remote_id is not None and action.albums:
-                self.albums.queue(action.identity, result.remote_id, action.albums)
+                self.albums.queue(action.identity, result.remote_id, action.albums,
+                                  action.item.albums)
         if result.prepared is not None:
             self.report.metadata(action.item.file.location, result.prepared.conflicts,
                                  result.prepared.metadata_notes)

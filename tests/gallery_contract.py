@@ -23,6 +23,7 @@ from typing import Protocol
 
 from adapters.base import BatchUploader, Gallery, GalleryError, UploadResult
 from adapters.folder.target import FolderTarget
+from adapters.immich.target import ImmichTarget
 from adapters.photoprism.client import Credentials
 from adapters.photoprism.target import PhotoPrismTarget
 from importer import act
@@ -37,6 +38,7 @@ from importer.model import (
     PreparedFile,
 )
 from tests.exportgen import unique_jpeg
+from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
 
 
@@ -145,9 +147,54 @@ def photoprism_harness(tmp: Path) -> Iterator[Harness]:
     assert fake.rejected == [] and fake.violations == []
 
 
+# -- immich ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImmichHarness:
+    gallery: ImmichTarget
+    fake: FakeImmich
+    missing_id: str = "6f1c0c6e-8a3a-4d3a-9a1e-1c0c6e8a3a4d"
+    exact_duplicate_status: bool = True
+
+    def observe(self, remote_id: str) -> Observed | None:
+        with self.fake.lock:
+            found = self.fake.assets.get(remote_id)
+            if found is None or found.deleted_at is not None:
+                return None
+            exif = dict(found.exif)
+            albums = frozenset(a.name for a in self.fake.albums.values()
+                               if remote_id in a.asset_ids)
+        lat, lng = exif.get("latitude"), exif.get("longitude")
+        return Observed(
+            taken_at=exif.get("dateTimeOriginal"),
+            location=(lat, lng) if lat is not None and lng is not None else None,
+            description=exif.get("description") or None, favorite=found.is_favorite,
+            archived=found.visibility == "archive", albums=albums,
+            checksums=frozenset({found.checksum}))
+
+    def count(self) -> int:
+        with self.fake.lock:
+            return sum(1 for a in self.fake.assets.values() if a.deleted_at is None)
+
+
+@contextmanager
+def immich_harness(tmp: Path) -> Iterator[Harness]:
+    fake = FakeImmich()
+    url = fake.start()
+    target = ImmichTarget(url, fake.api_key, workers=2, timeout=30.0)
+    try:
+        yield ImmichHarness(target, fake)
+    finally:
+        target.close()
+        fake.stop()
+    assert fake.rejected == [] and fake.violations == []
+
+
 HARNESSES: dict[str, HarnessFactory] = {
     "folder": folder_harness,
     "photoprism": photoprism_harness,
+    "immich": immich_harness,
 }
 
 

@@ -16,7 +16,6 @@ import binascii
 import threading
 import traceback
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -33,7 +32,7 @@ from tests.fakes.immich_model import (
     parse_instant,
 )
 from tests.fakes.openapi import Spec
-from tests.fakes.server import FakeServer, Request, Response, UploadedFile, _RequestHandler
+from tests.fakes.server import FakeServer, Request, Response, UploadedFile
 
 SPECS = {"v3": Spec("immich-openapi.json"), "v2": Spec("immich-openapi-v2.7.3.json")}
 VERSIONS = {"v3": (3, 1, 0), "v2": (2, 7, 3)}
@@ -70,22 +69,6 @@ class FakeImmich(FakeServer):
         self.originals.mkdir()
         self.user, self.api_key = self.add_user("importer@example.com")
         self._routes()
-
-    def start(self) -> str:
-        """As the base does, with Nagle's algorithm off: the base sends an answer's headers
-        and body in two writes, and Nagle plus delayed ACKs add 40 ms to each answer."""
-        server = self
-
-        class _Handler(_RequestHandler):
-            fake = server
-            disable_nagle_algorithm = True
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        daemon=True)
-        self._thread.start()
-        return self.url
 
     # -- users and keys --------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ class ItemResult:
     remote_id: str | None = None
     prepared: PreparedAsset | None = None
     live_video_id: str | None = None
+    target_sha1: str | None = None
+    """SHA-1 of the bytes the target holds: ours, or the original it already had."""
 
 
 def _has_value(metadata: Metadata, field: str) -> bool:
@@ -94,7 +96,7 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
     return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
-                      remote_id, prepared)
+                      remote_id, prepared, target_sha1=sha1)
 
 
 def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,

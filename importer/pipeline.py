@@ -144,9 +144,21 @@ class Pipeline:
     def _submit_send(self, fn: Callable[..., Any], *args: Any, weight: int = 1) -> None:
         self._sending[self._senders.submit(fn, *args)] = weight
 
+    def _ready_to_check(self) -> int:
+        """How many prepared items to look up now (0: keep collecting). A full batch, or all
+        that is left; or, while senders sit idle, whole upload batches so far (batches grow
+        by themselves once the senders are busy)."""
+        waiting = len(self._to_check)
+        if waiting >= CHECK_BATCH or (waiting and not self._preparing):
+            return min(waiting, CHECK_BATCH)
+        if sum(self._sending.values()) < self.settings.workers:
+            return waiting - waiting % self._upload_batch()
+        return 0
+
     def _step(self) -> None:
-        if self._to_check and (len(self._to_check) >= CHECK_BATCH or not self._preparing):
-            self._check_batch()
+        ready = self._ready_to_check()
+        if ready:
+            self._check_batch(ready)
             return
         pending: set[Future[Any]] = {*self._preparing, *self._sending}
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -172,9 +184,9 @@ class Pipeline:
         else:
             self._dispatch(action, job.asset)
 
-    def _check_batch(self) -> None:
+    def _check_batch(self, size: int) -> None:
         """Our state first, then one bulk look-up on the target for the rest."""
-        batch, self._to_check = self._to_check[:CHECK_BATCH], self._to_check[CHECK_BATCH:]
+        batch, self._to_check = self._to_check[:size], self._to_check[size:]
         target = self.gallery.target
         known: dict[str, str] = {}
         unknown: list[str] = []

@@ -35,7 +35,7 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
             outcome=str(result.outcome),
             at=now_iso(),
             remote_id=result.remote_id,
-            written_sha1=prepared.primary.sha1,
+            written_sha1=result.target_sha1 or prepared.primary.sha1,
             favorite=meta.favorite,
             archived=meta.archived,
             synced=synced,

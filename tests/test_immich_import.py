@@ -209,3 +209,36 @@ def test_key_revoked_mid_run_stops_with_the_permission_named(
     key.permissions = ["all"]
     assert cli("import", *export.sources, "--to", f"immich:{fake.url}", "--state", state).code == 0
     check_immich(fake, export, state)
+
+
+def test_copies_from_the_phone_app_are_adopted_and_verify(
+        tmp_path: Path, fake: FakeImmich, cli: Callable[..., CliResult]) -> None:
+    """Originals the Immich phone app already uploaded are found by their checksum (before
+    we add metadata to our copy), adopted, not uploaded again, and `verify` accepts them."""
+    import hashlib
+
+    import httpx
+
+    items = make_items(6, seed=12)
+    export = write_folder(tmp_path / "export", items)
+    for item in items[:3]:
+        data = item.content()
+        form = {"fileCreatedAt": "2020-01-01T00:00:00Z", "fileModifiedAt": "2020-01-01T00:00:00Z"}
+        if fake.v2:
+            form |= {"deviceAssetId": item.name, "deviceId": "phone"}
+        answer = httpx.post(f"{fake.url}/api/assets", headers={"x-api-key": fake.api_key},
+                            data=form, files={"assetData": (item.name, data, "image/jpeg")})
+        assert answer.status_code == 201, answer.text
+    state = tmp_path / "state.sqlite"
+    target = ("--to", f"immich:{fake.url}", "--state", state)
+    result = cli("import", export.sources[0], *target)
+    assert result.code == 0, result.out
+    assert target_stats(result.out)["uploaded"] == 3
+    assert len(fake.owned()) == 6
+    with State(state, readonly=True) as opened:
+        written = {r.identity: r.on(f"immich:{fake.url}").written_sha1  # type: ignore[union-attr]
+                   for r in opened.items()}
+    for item in items[:3]:  # the state names the bytes that are really on the server
+        assert written[item.url] == hashlib.sha1(item.content()).hexdigest()
+    verified = cli("verify", *target)
+    assert verified.code == 0 and "verified 6 item(s)" in verified.out, verified.out

@@ -24,6 +24,10 @@ def target_key(spec: str) -> str:
     scheme, rest = split_target(spec)
     if scheme == "folder":
         return f"folder:{Path(rest).expanduser().absolute()}"
+    if scheme == "immich":
+        from adapters.immich import canonical_url
+
+        return f"immich:{canonical_url(rest)}"
     return f"{scheme}:{rest.rstrip('/')}"
 
 
@@ -33,4 +37,19 @@ def open_target(spec: str, settings: Settings) -> Gallery:
         from adapters.folder.target import FolderTarget
 
         return FolderTarget(Path(rest).expanduser())
+    if scheme == "immich":
+        from adapters.immich.target import ImmichTarget
+
+        return ImmichTarget(rest, settings.immich.api_key,
+                            workers=settings.workers, timeout=settings.immich.timeout)
+    if scheme == "photoprism":
+        from adapters.photoprism.client import Credentials
+        from adapters.photoprism.target import PhotoPrismTarget
+
+        pp = settings.photoprism
+        if not rest.startswith(("http://", "https://")):
+            raise ConfigError(f"--to {spec}: give the server's URL, e.g. "
+                              "photoprism:https://photos.example.com")
+        return PhotoPrismTarget(rest, Credentials(pp.token, pp.username, pp.password),
+                                batch=pp.batch)
     raise TargetUnavailable(f"--to {spec}: the {scheme} adapter is not available in this version")

@@ -29,6 +29,10 @@ class Capabilities:
     checksum_lookup: bool = True
     verify: bool = True
     max_batch: int = 500
+    upload_batch: int = 1
+    """Items one upload call may carry. Above 1 the gallery is a `BatchUploader`: its import
+    step is costly per call (PhotoPrism indexes before answering), so the pipeline hands it
+    many items at once instead of one per worker."""
 
 
 class UploadStatus(enum.StrEnum):
@@ -114,6 +118,17 @@ class Gallery(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchUploader(Protocol):
+    """Optional: a gallery that imports many items per call (`capabilities.upload_batch`)."""
+
+    def upload_many(self, assets: Sequence[PreparedAsset]) -> list[UploadResult | GalleryError]:
+        """One outcome per asset, in order: a failed item is an error in its slot and never
+        fails the others; only errors that doom every later item (AuthError,
+        TargetUnavailable) are raised."""
+        ...
 
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})

@@ -74,15 +74,23 @@ class HttpClient:
 
     def request(self, method: str, url: str, *, body: BodyFactory | None = None,
                 params: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None) -> httpx.Response:
+                headers: Mapping[str, str] | None = None,
+                timeout: httpx.Timeout | None = None,
+                attempts: int | None = None) -> httpx.Response:
         """Send, retrying transient failures; `body` builds fresh request kwargs
-        (json=, files=, data=, content=) for every attempt, since streams are consumed."""
+        (json=, files=, data=, content=) for every attempt, since streams are consumed.
+        `timeout` overrides the client's for calls the server answers slowly by design;
+        `attempts=1` for a request that is not safe to repeat blindly (the caller checks
+        what happened before trying again)."""
         last = ""
-        for attempt in range(self.policy.attempts):
+        limit = attempts or self.policy.attempts
+        for attempt in range(limit):
             self._count(attempt)
             try:
-                response = self._client.request(method, url, params=params, headers=headers,
-                                                **(body() if body else {}))
+                response = self._client.request(
+                    method, url, params=params, headers=headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    **(body() if body else {}))
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None
@@ -94,11 +102,11 @@ class HttpClient:
                     return response
                 last = f"HTTP {response.status_code} from {method} {url}"
                 retry_after = response.headers.get("Retry-After")
-            if attempt + 1 < self.policy.attempts:
+            if attempt + 1 < limit:
                 with self._lock:
                     pause = self.policy.delay(attempt, retry_after, self._rng)
                 self.sleep(pause)
-        raise TransientError(f"{last}; gave up after {self.policy.attempts} attempts")
+        raise TransientError(f"{last}; gave up after {limit} attempts")
 
     def probe(self, url: str) -> httpx.Response:
         """One attempt, for start-up checks: a dead server should fail fast and clearly."""

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from adapters.base import (
     METADATA_FIELDS,
     AuthError,
+    BatchUploader,
     Gallery,
     GalleryError,
     TargetUnavailable,
+    UploadResult,
     UploadStatus,
 )
 from importer.model import FileOutcome, Metadata, PreparedAsset
@@ -31,6 +33,8 @@ class ItemResult:
     remote_id: str | None = None
     prepared: PreparedAsset | None = None
     live_video_id: str | None = None
+    target_sha1: str | None = None
+    """SHA-1 of the bytes the target holds: ours, or the original it already had."""
 
 
 def _has_value(metadata: Metadata, field: str) -> bool:
@@ -60,25 +64,58 @@ def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
          existing: tuple[str, str] | None) -> ItemResult:
     """Upload `prepared`, or adopt `existing` (remote id, matching SHA-1) already there."""
-    metadata = prepared.item.metadata
+    if existing is not None:
+        return _adopt(gallery, action, prepared, *existing)
     try:
-        if existing is not None:
-            remote_id, sha1 = existing
-            carried = prepared.carried if sha1 == prepared.primary.sha1 else frozenset()
-            settle(gallery, remote_id, metadata, carried)
-            return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
-                              remote_id, prepared)
-        result = gallery.upload(prepared)
-        settle(gallery, result.remote_id, metadata, result.applied | prepared.carried)
+        result: UploadResult | GalleryError = gallery.upload(prepared)
+    except FATAL:
+        raise
+    except GalleryError as exc:
+        result = exc
+    return after_upload(gallery, action, prepared, result)
+
+
+def send_batch(gallery: Gallery, jobs: list[tuple[Action, PreparedAsset]]) -> list[ItemResult]:
+    """Upload many items in one call (targets that import in batches), then settle each."""
+    assert isinstance(gallery, BatchUploader)
+    outcomes = gallery.upload_many([asset for _, asset in jobs])
+    return [after_upload(gallery, action, asset, outcome)
+            for (action, asset), outcome in zip(jobs, outcomes, strict=True)]
+
+
+def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id: str,
+           sha1: str) -> ItemResult:
+    """The target already holds these bytes: give that copy what Google knew."""
+    # Only our own written bytes carry our values, and an XMP sidecar never reached it.
+    ours = sha1 == prepared.primary.sha1 and prepared.primary.xmp is None
+    try:
+        settle(gallery, remote_id, prepared.item.metadata,
+               prepared.carried if ours else frozenset())
     except FATAL:
         raise
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
-    if result.status is UploadStatus.CREATED:
-        return ItemResult(action, FileOutcome.IMPORTED, "", result.remote_id, prepared,
-                          result.live_video_id)
+    return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
+                      remote_id, prepared, target_sha1=sha1)
+
+
+def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
+                 outcome: UploadResult | GalleryError) -> ItemResult:
+    """Settle what the upload did not apply, and say what became of the item."""
+    if isinstance(outcome, GalleryError):
+        return ItemResult(action, FileOutcome.FAILED, str(outcome), prepared=prepared)
+    try:
+        settle(gallery, outcome.remote_id, prepared.item.metadata,
+               outcome.applied | prepared.carried)
+    except FATAL:
+        raise
+    except GalleryError as exc:
+        return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    if outcome.status is UploadStatus.CREATED:
+        return ItemResult(action, FileOutcome.IMPORTED, "", outcome.remote_id, prepared,
+                          outcome.live_video_id)
     return ItemResult(action, FileOutcome.ALREADY_THERE, "target reported a duplicate",
-                      result.remote_id, prepared, result.live_video_id)
+                      outcome.remote_id, prepared, outcome.live_video_id)
 
 
 def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemResult:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from pydantic import TypeAdapter as _TypeAdapter
 from pydantic.dataclasses import dataclass
 
@@ -30,6 +38,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True, config=_STRICT)
 class ImmichSettings:
     api_key: StrictStr | None = None
+    timeout: StrictFloat = Field(default=120.0, gt=0, le=3600)
+    """Seconds without progress (answer or upload) before a request is retried."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -37,6 +47,7 @@ class PhotoPrismSettings:
     token: StrictStr | None = None
     username: StrictStr | None = None
     password: StrictStr | None = None
+    batch: StrictInt = Field(default=20, ge=1, le=1000)  # items per import (one PUT each)
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -49,11 +60,20 @@ class TakeoutSettings:
     """Where `.tgz` members wait while imported (default: the system's temporary folder)."""
 
 
+_FIELD_NAMES = {"date": "taken_at", "location": "location", "description": "description"}
+
+
 @dataclass(frozen=True, config=_STRICT)
 class MetadataSettings:
     prefer_google: list[Literal["date", "location", "description"]] = field(
         default_factory=list
     )
+
+    @property
+    def google_wins(self) -> frozenset[str]:
+        """The metadata fields ("taken_at", "location", "description") where a value edited
+        in Google Photos wins over the file's own."""
+        return frozenset(_FIELD_NAMES[name] for name in self.prefer_google)
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -98,6 +98,10 @@ class Metadata:
     people: tuple[str, ...] = ()
     google_url: str | None = None
     title: str | None = None
+    time_zone: str | None = None
+    """IANA zone name (e.g. "Europe/Lisbon") of the place it was taken, set only when that
+    zone's offset at `taken_at` is the offset `taken_at` carries; for galleries that store
+    a zone beside the local time."""
 
     def __post_init__(self) -> None:
         if self.taken_at is not None and self.taken_at.utcoffset() is None:
@@ -201,8 +205,22 @@ class PreparedFile:
 
 
 @dataclass(frozen=True)
+class MetadataConflict:
+    """The file's own value and Google's disagree; `winner` ("file" or "google") is used."""
+
+    field: str
+    file_value: str
+    google_value: str
+    winner: str
+
+
+@dataclass(frozen=True)
 class PreparedAsset:
-    """An item with its prepared bytes: what an adapter's upload receives."""
+    """An item with its prepared bytes: what an adapter's upload receives.
+
+    `item.metadata` is resolved against the file: the winning values, `taken_at` in the
+    offset of the place (the file's own, else the GPS time zone's, else UTC).
+    """
 
     item: MediaItem
     identity: str
@@ -211,6 +229,13 @@ class PreparedAsset:
     carried: frozenset[str] = frozenset()
     """Metadata fields the bytes or their XMP sidecar carry ("taken_at", "location",
     "description"); an adapter sets the others through its API."""
+    from_file: frozenset[str] = frozenset()
+    """Fields whose value is the file's own (a later change in Google must not replace it
+    unless the user prefers Google's values)."""
+    conflicts: tuple[MetadataConflict, ...] = ()
+    metadata_notes: tuple[str, ...] = ()
+    """Problems with the file's own metadata (damaged EXIF, EXIF we could not rewrite
+    safely), each saying where the values went instead."""
 
 
 ScanEvent = MediaItem | Accounted

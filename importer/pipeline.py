@@ -14,10 +14,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from adapters.base import METADATA_FIELDS, Gallery, GalleryError
+from adapters.base import (
+    METADATA_FIELDS,
+    BatchUploader,
+    Gallery,
+    GalleryError,
+)
 from importer import act
 from importer.albumsync import AlbumSync
-from importer.config import Settings
+from importer.config import MetadataSettings, Settings
 from importer.model import (
     Accounted,
     DateSource,
@@ -37,7 +42,6 @@ CHECK_BATCH = 100
 MAX_HELD_BYTES = 1 << 30
 """Bytes of spooled (.tgz) members admitted and not yet finished; past it the main thread
 finishes work before it reads on. One item larger than this still goes, alone."""
-_PREFER = {"date": "taken_at", "location": "location", "description": "description"}
 
 
 class Progress(Protocol):
@@ -76,11 +80,11 @@ class Pipeline:
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._preparing: set[Future[_Prepared]] = set()
-        self._sending: set[Future[act.ItemResult]] = set()
+        self._sending: dict[Future[Any], int] = {}  # future -> items it carries
         self._to_check: list[tuple[Action, PreparedAsset]] = []
         self._limit = settings.workers * 2 + CHECK_BATCH
         self._held = 0
-        self._prefer_google = frozenset(_PREFER[f] for f in settings.metadata.prefer_google)
+        self._prefer_google = settings.metadata.google_wins
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -103,7 +107,8 @@ class Pipeline:
         return self.report
 
     def _busy(self) -> int:
-        return len(self._preparing) + len(self._sending) + len(self._to_check)
+        """Items in flight (a batch upload counts each of its items), bounding memory."""
+        return len(self._preparing) + sum(self._sending.values()) + len(self._to_check)
 
     def _account(self, event: Accounted) -> None:
         self.report.add(event.location, event.outcome, event.reason, kind=event.kind)
@@ -134,7 +139,8 @@ class Pipeline:
             self._submit_send(act.update, self.gallery, action, allowed)
         else:
             assert action.previous is not None and action.previous.remote_id is not None
-            self.albums.queue(action.identity, action.previous.remote_id, action.albums)
+            self.albums.queue(action.identity, action.previous.remote_id, action.albums,
+                              action.item.albums)
             self._finish_file(action.item, FileOutcome.UPDATED, action.reason, action.identity)
 
     def _allowed_updates(self, action: Action) -> frozenset[str]:
@@ -146,15 +152,27 @@ class Pipeline:
     # -- jobs ------------------------------------------------------------------------------
 
     def _prepare(self, item: MediaItem, action: Action | None) -> None:
-        future = self._preparers.submit(_prepare_job, item, action)
+        future = self._preparers.submit(_prepare_job, item, action, self.settings.metadata)
         self._preparing.add(future)
 
-    def _submit_send(self, fn: Callable[..., act.ItemResult], *args: Any) -> None:
-        self._sending.add(self._senders.submit(fn, *args))
+    def _submit_send(self, fn: Callable[..., Any], *args: Any, weight: int = 1) -> None:
+        self._sending[self._senders.submit(fn, *args)] = weight
+
+    def _ready_to_check(self) -> int:
+        """How many prepared items to look up now (0: keep collecting). A full batch, or all
+        that is left; or, while senders sit idle, whole upload batches so far (batches grow
+        by themselves once the senders are busy)."""
+        waiting = len(self._to_check)
+        if waiting >= CHECK_BATCH or (waiting and not self._preparing):
+            return min(waiting, CHECK_BATCH)
+        if sum(self._sending.values()) < self.settings.workers:
+            return waiting - waiting % self._upload_batch()
+        return 0
 
     def _step(self) -> None:
-        if self._to_check and (len(self._to_check) >= CHECK_BATCH or not self._preparing):
-            self._check_batch()
+        ready = self._ready_to_check()
+        if ready:
+            self._check_batch(ready)
             return
         pending: set[Future[Any]] = {*self._preparing, *self._sending}
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -163,8 +181,10 @@ class Pipeline:
                 self._preparing.discard(future)
                 self._prepared(future.result())
             else:
-                self._sending.discard(future)
-                self._sent(future.result())
+                del self._sending[future]
+                result = future.result()
+                for one in result if isinstance(result, list) else [result]:
+                    self._sent(one)
 
     def _prepared(self, job: _Prepared) -> None:
         if job.asset is None:
@@ -178,9 +198,9 @@ class Pipeline:
         else:
             self._dispatch(action, job.asset)
 
-    def _check_batch(self) -> None:
+    def _check_batch(self, size: int) -> None:
         """Our state first, then one bulk look-up on the target for the rest."""
-        batch, self._to_check = self._to_check[:CHECK_BATCH], self._to_check[CHECK_BATCH:]
+        batch, self._to_check = self._to_check[:size], self._to_check[size:]
         target = self.gallery.target
         known: dict[str, str] = {}
         unknown: list[str] = []
@@ -198,9 +218,21 @@ class Pipeline:
                 known.update(self.gallery.find_existing(unknown))
             except GalleryError as exc:  # uploads still dedupe by checksum on the target
                 self.report.notes.append(f"checksum look-up failed, uploading anyway: {exc}")
+        uploads: list[tuple[Action, PreparedAsset]] = []
+        batch_size = self._upload_batch()
         for action, asset in batch:
             match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
-            self._submit_send(act.send, self.gallery, action, asset, match)
+            if match is None and batch_size > 1:
+                uploads.append((action, asset))
+            else:
+                self._submit_send(act.send, self.gallery, action, asset, match)
+        for start in range(0, len(uploads), batch_size):
+            chunk = uploads[start:start + batch_size]
+            self._submit_send(act.send_batch, self.gallery, chunk, weight=len(chunk))
+
+    def _upload_batch(self) -> int:
+        size = self.gallery.capabilities.upload_batch
+        return size if size > 1 and isinstance(self.gallery, BatchUploader) else 1
 
     def _sent(self, result: act.ItemResult) -> None:
         action = result.action
@@ -210,7 +242,11 @@ class Pipeline:
             synced = synced_values(action.item.metadata)
             record_result(self.state, self.gallery.target, result, synced)
             if result.remote_id is not None and action.albums:
-                self.albums.queue(action.identity, result.remote_id, action.albums)
+                self.albums.queue(action.identity, result.remote_id, action.albums,
+                                  action.item.albums)
+        if result.prepared is not None:
+            self.report.metadata(action.item.file.location, result.prepared.conflicts,
+                                 result.prepared.metadata_notes)
         size = result.prepared.primary.size if result.prepared else 0
         if result.outcome is FileOutcome.IMPORTED:
             self.report.bytes_sent += size
@@ -222,9 +258,8 @@ class Pipeline:
                      identity: str | None, size: int = 0,
                      dated: DateSource | None = None) -> None:
         """The one place an item ends (sent, skipped or failed): report, release, count."""
-        date_source = dated or item.metadata.taken_at_source
         self.report.add(item.file.location, outcome, reason, identity, kind=item.kind,
-                        dated=date_source)
+                        dated=dated or item.metadata.taken_at_source)
         if item.live_video is not None:
             self.report.add(item.live_video.location, FileOutcome.LIVE_PART,
                             f"motion part of {item.file.name} ({outcome})", identity,
@@ -234,8 +269,10 @@ class Pipeline:
         self.progress.advance(outcome, size)
 
 
-def _prepare_job(item: MediaItem, action: Action | None) -> _Prepared:
+def _prepare_job(item: MediaItem, action: Action | None,
+                 settings: MetadataSettings) -> _Prepared:
     try:
-        return _Prepared(item, action, prepare(item, action.identity if action else None))
+        identity = action.identity if action else None
+        return _Prepared(item, action, prepare(item, identity, settings=settings))
     except PrepareError as exc:
         return _Prepared(item, action, None, str(exc))

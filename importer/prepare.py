@@ -2,6 +2,12 @@
 
 Read-only with respect to the export and the target, so it can run before the decision
 (items without a Google URL need their checksum to be identified) and in dry runs.
+
+One streaming pass reads each file: it hashes, sniffs the true type, keeps images (up to
+256 MB) in memory to read their metadata, and picks a video's `moov` box out of the stream.
+Then the file's own metadata and Google's are resolved (`metadata.resolve`), JPEGs get the
+values they lack inserted into EXIF (losslessly, audited), and whatever the file still does
+not carry goes into an XMP sidecar.
 """
 
 from __future__ import annotations
@@ -9,22 +15,21 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import IO
 
-from importer.metadata.jpeg import (
-    ExifError,
-    exif_capture_time,
-    insert_exif,
-    load_exif,
-    with_capture_time,
-)
+from importer.config import MetadataSettings
+from importer.metadata import exif as exif_mod
+from importer.metadata import isobmff, jpeg, xmp
+from importer.metadata.convert import clean_text
+from importer.metadata.facts import UNREAD, FileFacts
+from importer.metadata.probe import is_movie, probe_image, probe_movie
+from importer.metadata.resolve import Resolution, lacking, resolve
 from importer.model import (
-    DateSource,
     MediaFile,
     MediaItem,
+    MediaType,
     Metadata,
     PreparedAsset,
     PreparedFile,
@@ -59,20 +64,35 @@ def true_filename(name: str, kind: mediatypes.Kind) -> str:
     return PurePosixPath(name).stem + kind.extension
 
 
-def _read(file: MediaFile) -> tuple[mediatypes.Kind, str, bytes | None]:
-    """One streaming pass: the true kind, the SHA-1, and the bytes when we may edit them."""
+@dataclass(frozen=True)
+class _Read:
+    kind: mediatypes.Kind
+    sha1: str
+    data: bytes | None
+    """The whole file, for images small enough to hold."""
+    moov: bytes | None
+    """A video's `moov` box payload."""
+
+
+def _read(file: MediaFile) -> _Read:
+    """One streaming pass: the true kind, the SHA-1, and what the metadata step needs."""
     digest = hashlib.sha1(usedforsecurity=False)
     with file.opener() as stream:
         first = stream.read(HASH_CHUNK)
         kind = _kind(file, first[: mediatypes.SNIFF_BYTES])
-        keep = kind is mediatypes.JPEG and file.size <= MAX_IN_MEMORY
+        keep = kind.media_type is MediaType.PHOTO and file.size <= MAX_IN_MEMORY
+        boxes = isobmff.TopBoxCollector() if is_movie(kind) else None
         chunks = [first]
-        digest.update(first)
-        while chunk := stream.read(HASH_CHUNK):
+        chunk = first
+        while chunk:
             digest.update(chunk)
-            if keep:
+            if boxes is not None:
+                boxes.feed(chunk)
+            chunk = stream.read(HASH_CHUNK)
+            if keep and chunk:
                 chunks.append(chunk)
-    return kind, digest.hexdigest(), b"".join(chunks) if keep else None
+    moov = boxes.boxes.get(b"moov") if boxes is not None else None
+    return _Read(kind, digest.hexdigest(), b"".join(chunks) if keep else None, moov)
 
 
 def _sha1(data: bytes) -> str:
@@ -86,67 +106,103 @@ def _kind(file: MediaFile, head: bytes) -> mediatypes.Kind:
     return kind
 
 
-def _implied_offset(wall: datetime, instant: datetime | None) -> datetime:
-    """A camera's naive wall time made aware: the sidecar's UTC instant reveals the offset
-    when the two differ by a whole quarter hour within ±14 h; otherwise assume UTC."""
-    if instant is not None:
-        delta = wall - instant.astimezone(UTC).replace(tzinfo=None)
-        quarters = round(delta.total_seconds() / 900)
-        if abs(quarters) <= 56 and abs(delta.total_seconds() - quarters * 900) <= 60:
-            return wall.replace(tzinfo=timezone(timedelta(minutes=15 * quarters)))
-    return wall.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class _Embedded:
+    resolution: Resolution
+    written: bytes | None
+    """New bytes when EXIF was inserted; None when the original bytes are sent."""
+    xmp: bytes | None
+    notes: tuple[str, ...]
 
 
-def _embed_jpeg(data: bytes, metadata: Metadata) -> tuple[bytes, Metadata, frozenset[str]]:
-    """The camera's own date wins; a missing one is filled from Google's."""
+def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
+    if read.data is not None:
+        return probe_image(read.kind, read.data)
+    if is_movie(read.kind):
+        return probe_movie(read.kind, read.moov), None
+    return UNREAD, None
+
+
+def _insert_exif(data: bytes, exif: exif_mod.Exif, facts: FileFacts,
+                 resolution: Resolution) -> tuple[bytes | None, FileFacts]:
+    """JPEG bytes with the missing values in EXIF (None: nothing missing), and the facts
+    the new bytes state. Raises ExifError when that cannot be done without harm."""
+    filled, added = exif_mod.fill_missing(exif, facts, resolution)
+    if not added:
+        return None, facts
+    block = exif_mod.dump_checked(jpeg.exif_block(data), filled, added)
+    written = jpeg.with_exif_block(data, block)
+    if jpeg.scan_data(written) != jpeg.scan_data(data) or jpeg.exif_block(written) != block:
+        raise exif_mod.ExifError("the rewritten JPEG does not check out")
+    return written, exif_mod.facts_from_exif(filled)
+
+
+def _embed(read: _Read, metadata: Metadata, prefer: frozenset[str]) -> _Embedded:
+    facts, exif = _probe(read)
+    resolution = resolve(facts, metadata, prefer)
+    problems = [facts.damaged] if facts.damaged else []
+    written, stated = None, facts
+    if read.kind is mediatypes.JPEG and read.data is not None and exif is not None:
+        try:
+            written, stated = _insert_exif(read.data, exif, facts, resolution)
+        except exif_mod.ExifError as exc:
+            problems.append(str(exc))
+    sidecar = xmp.sidecar(resolution.metadata) if lacking(stated, resolution) else None
+    where = "values written to the XMP sidecar" if sidecar else "no values to write"
+    notes = tuple(f"{problem}; original bytes kept, {where}" for problem in problems)
+    return _Embedded(resolution, written, sidecar, notes)
+
+
+def _carried(metadata: Metadata) -> frozenset[str]:
+    """Every resolved value travels in the bytes or the sidecar."""
+    present = {
+        "taken_at": metadata.taken_at is not None,
+        "location": metadata.location is not None,
+        "description": bool(clean_text(metadata.description or "")),
+    }
+    return frozenset(name for name, known in present.items() if known)
+
+
+def prepare_file(file: MediaFile, metadata: Metadata, prefer: frozenset[str] = frozenset()
+                 ) -> tuple[PreparedFile, Resolution, tuple[str, ...]]:
+    """Prepared bytes (+ sidecar), the metadata as resolved against the file, and notes."""
     try:
-        exif = load_exif(data)
-        own = exif_capture_time(exif)
-        if own is not None:
-            aware = own if own.tzinfo else _implied_offset(own, metadata.taken_at)
-            resolved = replace(metadata, taken_at=aware, taken_at_source=DateSource.EXIF)
-            return data, resolved, frozenset({"taken_at"})
-        if metadata.taken_at is None:
-            return data, metadata, frozenset()
-        written = insert_exif(data, with_capture_time(exif, metadata.taken_at))
-        return written, metadata, frozenset({"taken_at"})
-    except ExifError:
-        return data, metadata, frozenset()  # damaged EXIF: keep the original bytes
-
-
-def prepare_file(
-    file: MediaFile, metadata: Metadata
-) -> tuple[PreparedFile, Metadata, frozenset[str]]:
-    """Prepared bytes, the metadata as resolved against the file, and what the bytes carry."""
-    try:
-        kind, source_sha1, data = _read(file)
+        read = _read(file)
     except PrepareError:
         raise
     except Exception as exc:  # OSError, EOFError, zlib.error, BadZipFile from a damaged member
         raise PrepareError(f"{file.location}: cannot read ({type(exc).__name__}: {exc})") from None
-    written, carried = data, frozenset[str]()
-    if data is not None:
-        written, metadata, carried = _embed_jpeg(data, metadata)
-    changed = written is not None and written is not data
+    embedded = _embed(read, metadata, prefer)
+    written = embedded.written
     prepared = PreparedFile(
-        filename=true_filename(file.name, kind),
-        size=len(written) if written is not None and changed else file.size,
-        mime=kind.mime,
-        sha1=_sha1(written) if changed and written is not None else source_sha1,
-        source_sha1=source_sha1,
-        opener=_bytes_opener(written) if changed and written is not None else file.opener,
+        filename=true_filename(file.name, read.kind),
+        size=len(written) if written is not None else file.size,
+        mime=read.kind.mime,
+        sha1=_sha1(written) if written is not None else read.sha1,
+        source_sha1=read.sha1,
+        opener=_bytes_opener(written) if written is not None else file.opener,
+        xmp=embedded.xmp,
     )
-    return prepared, metadata, carried
+    return prepared, embedded.resolution, embedded.notes
 
 
-def prepare(item: MediaItem, identity: str | None = None) -> PreparedAsset:
-    primary, metadata, carried = prepare_file(item.file, item.metadata)
-    live = prepare_file(item.live_video, metadata)[0] if item.live_video else None
-    resolved = replace(item, metadata=metadata)
+def prepare(item: MediaItem, identity: str | None = None, *,
+            settings: MetadataSettings | None = None) -> PreparedAsset:
+    """`settings.prefer_google` lets Google's values win conflicts with the file's own."""
+    prefer = settings.google_wins if settings is not None else frozenset()
+    primary, resolution, notes = prepare_file(item.file, item.metadata, prefer)
+    live = None
+    if item.live_video is not None:
+        live, _, live_notes = prepare_file(item.live_video, resolution.metadata)
+        notes += tuple(f"motion part {item.live_video.name}: {n}" for n in live_notes)
+    resolved = replace(item, metadata=resolution.metadata)
     return PreparedAsset(
         item=resolved,
         identity=identity or identity_for(resolved, primary.source_sha1),
         primary=primary,
         live_video=live,
-        carried=carried,
+        carried=_carried(resolution.metadata),
+        from_file=resolution.from_file,
+        conflicts=resolution.conflicts,
+        metadata_notes=notes,
     )

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from importer.act import ItemResult
-from importer.model import DateSource, FileOutcome
+from importer.model import FileOutcome
 from importer.plan import Action
 from importer.state import ItemRecord, State, TargetRecord, now_iso
 
@@ -31,17 +31,16 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
                             archived=meta.archived, synced=synced)
     else:
-        from_exif = prepared.item.metadata.taken_at_source is DateSource.EXIF
         on_target = TargetRecord(
             outcome=str(result.outcome),
             at=now_iso(),
             remote_id=result.remote_id,
-            written_sha1=prepared.primary.sha1,
+            written_sha1=result.target_sha1 or prepared.primary.sha1,
             favorite=meta.favorite,
             archived=meta.archived,
             synced=synced,
             live_video_id=result.live_video_id,
-            from_file=("taken_at",) if from_exif else (),
+            from_file=tuple(sorted(prepared.from_file)),
         )
     state.put(record.with_target(target, on_target))
 

@@ -12,11 +12,12 @@ import os
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from importer.model import DateSource, FileKind, FileOutcome
+from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
 from importer.state import now_iso
 
 PROBLEMS = frozenset({
@@ -43,6 +44,25 @@ class AlbumProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class ConflictEntry:
+    """The file's own metadata and Google's disagreed; `winner`'s value was used."""
+
+    file: str
+    field: str
+    file_value: str
+    google_value: str
+    winner: str
+
+
+@dataclass(frozen=True)
+class MetadataNote:
+    """A file whose own metadata was damaged or could not be rewritten safely."""
+
+    file: str
+    note: str
+
+
 class RunReport:
     def __init__(self, target: str, *, dry_run: bool = False) -> None:
         self.target = target
@@ -56,6 +76,8 @@ class RunReport:
         """The source's own totals (files, media, JSON used, …), to check the report adds up."""
         self.problems: list[FileEntry] = []
         self.album_problems: list[AlbumProblem] = []
+        self.conflicts: list[ConflictEntry] = []
+        self.metadata_notes: list[MetadataNote] = []
         self.notes: list[str] = []
         self.bytes_sent = 0
         self.target_stats: dict[str, int] = {}
@@ -75,6 +97,16 @@ class RunReport:
             if outcome in PROBLEMS:
                 self.problems.append(entry)
             self._spool.write(json.dumps(_entry_json(entry), ensure_ascii=False) + "\n")
+
+    def metadata(self, file: str, conflicts: Iterable[MetadataConflict],
+                 notes: Iterable[str]) -> None:
+        """Conflicts between the file and Google, and problems with the file's metadata."""
+        with self._lock:
+            self.conflicts.extend(
+                ConflictEntry(file, c.field, c.file_value, c.google_value, c.winner)
+                for c in conflicts
+            )
+            self.metadata_notes.extend(MetadataNote(file, note) for note in notes)
 
     def album_failed(self, album: str, reason: str) -> None:
         with self._lock:
@@ -114,6 +146,8 @@ class RunReport:
             "total_files": self.total,
             "export": dict(self.export),
             "bytes_sent": self.bytes_sent,
+            "metadata_conflicts": len(self.conflicts),
+            "metadata_notes": len(self.metadata_notes),
             "target_stats": dict(self.target_stats),
         }
 
@@ -125,6 +159,10 @@ class RunReport:
             out.write(head + ',\n "album_problems": ')
             out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))
             out.write(',\n "notes": ' + json.dumps(self.notes, ensure_ascii=False))
+            out.write(',\n "conflicts": ')
+            out.write(json.dumps([asdict(c) for c in self.conflicts], ensure_ascii=False))
+            out.write(',\n "metadata_notes": ')
+            out.write(json.dumps([asdict(n) for n in self.metadata_notes], ensure_ascii=False))
             out.write(',\n "files": [')
             self._spool.seek(0)
             for n, line in enumerate(self._spool):

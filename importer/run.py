@@ -122,18 +122,18 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
             report.add(event.location, event.outcome, event.reason, kind=event.kind)
             continue
         try:
-            identity = _identity(event, report)
+            identity = _identity(event, report, settings)
             if identity is not None:
                 yield plan_item(event, identity, state.get(identity), key, settings.takeout)
         finally:
             event.release()  # a dry run reads a spooled .tgz member at most once
 
 
-def _identity(item: MediaItem, report: RunReport) -> str | None:
+def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | None:
     if item.google_identity:
         return item.google_identity
-    try:
-        return prepare(item).identity  # reads and hashes only; nothing is written
+    try:  # reads and hashes only; nothing is written
+        return prepare(item, settings=settings.metadata).identity
     except PrepareError as exc:
         report.add(item.file.location, FileOutcome.FAILED, str(exc), kind=item.kind)
         if item.live_video is not None:

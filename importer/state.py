@@ -101,6 +101,15 @@ class ItemRecord:
         )
 
 
+@dataclass(frozen=True)
+class AlbumRecord:
+    """Where one Google album went on one target."""
+
+    remote_id: str
+    title: str
+    members: int | None = None
+
+
 Migration = Callable[["State"], None]
 # MIGRATIONS[n] upgrades a state at schema version n to n + 1, in place.
 MIGRATIONS: dict[int, Migration] = {}
@@ -250,12 +259,31 @@ class State:
     # -- albums ----------------------------------------------------------------------------
 
     def album_id(self, target: str, album_key: str) -> str | None:
-        data = self._tables["albums"].get(f"{target}\n{album_key}")
-        return None if data is None else str(data["remote_id"])
+        info = self.album_info(target, album_key)
+        return None if info is None else info.remote_id
 
-    def put_album(self, target: str, album_key: str, title: str, remote_id: str) -> None:
+    def album_info(self, target: str, album_key: str) -> AlbumRecord | None:
+        data = self._tables["albums"].get(f"{target}\n{album_key}")
+        if data is None:
+            return None
+        members = data.get("members")
+        return AlbumRecord(str(data["remote_id"]), str(data.get("title", "")),
+                           members if isinstance(members, int) else None)
+
+    def put_album(self, target: str, album_key: str, title: str, remote_id: str,
+                  members: int | None = None) -> None:
+        """`members` counts items recorded in the album (states before it had none)."""
+        value: dict[str, Any] = {"remote_id": remote_id, "title": title}
+        if members is not None:
+            value["members"] = members
         albums = self._tables["albums"]
-        albums[f"{target}\n{album_key}"] = {"remote_id": remote_id, "title": title}
+        albums[f"{target}\n{album_key}"] = value
+        albums.commit()
+
+    def drop_album(self, target: str, album_key: str) -> None:
+        """Forget a mapping (an album renamed in Google lives on under its new key)."""
+        albums = self._tables["albums"]
+        albums.pop(f"{target}\n{album_key}", None)
         albums.commit()
 
     # -- runs ------------------------------------------------------------------------------

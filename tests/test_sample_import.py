@@ -11,12 +11,13 @@ from pathlib import Path
 from tests.conftest import SAMPLE, CliResult, exiftool, library_entries, originals
 
 EXPECTED = {
-    # path in the library: (capture time with offset, albums, favorite, archived)
-    "2019/07/IMG_20190704_101500.jpg": ("2019-07-04T09:15:00+00:00", ["Trip to Lisbon"], True,
+    # path in the library: (capture time with offset, albums, favorite, archived); times in
+    # the offset of the place (GPS time zone) when the file does not state its own.
+    "2019/07/IMG_20190704_101500.jpg": ("2019-07-04T10:15:00+01:00", ["Trip to Lisbon"], True,
                                         False),
     "2021/05/IMG_0042.jpg": ("2021-05-01T18:30:00+02:00", ["Trip to Lisbon"], False, False),
     "2021/06/Screenshot_20210612-091500.png": ("2021-06-12T07:15:00+00:00", [], False, False),
-    "2023/08/PXL_20230809_203449253.jpg": ("2023-08-09T20:34:49+00:00", ["Family"], False, True),
+    "2023/08/PXL_20230809_203449253.jpg": ("2023-08-09T16:34:49-04:00", ["Family"], False, True),
 }
 
 

@@ -1,95 +1,87 @@
-"""EXIF in JPEG via piexif: read the camera's own values, insert missing ones losslessly.
+"""JPEG segment surgery: find the EXIF segment, replace or insert it, copy all else as is.
 
-piexif rewrites only the APP1 EXIF segment; the compressed image data is copied as is, so
-no pixel changes and a file whose EXIF needs nothing keeps its exact bytes (and SHA-1).
+piexif's own `insert` drops the JFIF APP0 segment and puts EXIF in front of whatever comes
+first, so we place the segment ourselves: an existing EXIF APP1 is replaced where it stands,
+a new one goes right after SOI and any APP0 (JFIF/JFXX must lead). Every other byte, and in
+particular everything from the start-of-scan marker to the end, is copied unchanged.
 """
 
 from __future__ import annotations
 
-import io
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from dataclasses import dataclass
 
-import piexif
+from importer.metadata.exif import ExifError
 
-_EXIF_DATE = "%Y:%m:%d %H:%M:%S"
-
-
-class ExifError(Exception):
-    """The file's EXIF cannot be parsed or written; the original bytes must be kept."""
+SOI, APP0, APP1, SOS, EOI = 0xD8, 0xE0, 0xE1, 0xDA, 0xD9
+EXIF_HEADER = b"Exif\x00\x00"
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length field
+_MAX_SEGMENT = 0xFFFF - 2
 
 
-def load_exif(data: bytes) -> dict[str, Any]:
-    try:
-        exif: dict[str, Any] = piexif.load(data)
-    except Exception as exc:  # piexif raises ValueError, struct.error, KeyError, …
-        raise ExifError(f"unreadable EXIF ({type(exc).__name__})") from exc
-    return exif
+@dataclass(frozen=True)
+class Segment:
+    marker: int
+    start: int
+    end: int
 
 
-def format_offset(moment: datetime) -> str:
-    offset = moment.utcoffset() or timedelta(0)
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+def header_segments(data: bytes) -> tuple[list[Segment], int]:
+    """The segments before the image data, and the offset of the SOS marker."""
+    if data[:2] != b"\xff\xd8":
+        raise ExifError("not a JPEG (no SOI marker)")
+    segments: list[Segment] = []
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            raise ExifError(f"JPEG structure broken at byte {at}")
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (SOS, EOI):
+            return segments, at
+        if marker in _STANDALONE:
+            at += 2
+            continue
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if end > len(data):
+            raise ExifError(f"JPEG segment at byte {at} runs past the end")
+        segments.append(Segment(marker, at, end))
+        at = end
+    raise ExifError("JPEG has no image data (no SOS marker)")
 
 
-def parse_offset(text: str) -> timezone | None:
-    text = text.strip()
-    if len(text) != 6 or text[0] not in "+-" or text[3] != ":":
-        return None
-    try:
-        hours, minutes = int(text[1:3]), int(text[4:6])
-    except ValueError:
-        return None
-    if hours > 14 or minutes >= 60:
-        return None
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if text[0] == "-" else delta)
+def _is_exif(data: bytes, segment: Segment) -> bool:
+    return segment.marker == APP1 and data[segment.start + 4:segment.start + 10] == EXIF_HEADER
 
 
-def _text(raw: Any) -> str | None:
-    if isinstance(raw, bytes):
-        raw = raw.rstrip(b"\x00").decode("ascii", "replace")
-    return raw if isinstance(raw, str) and raw.strip() else None
+def exif_block(data: bytes) -> bytes | None:
+    """The TIFF-structured EXIF block of the first EXIF APP1 segment, if any."""
+    segments, _ = header_segments(data)
+    for segment in segments:
+        if _is_exif(data, segment):
+            return data[segment.start + 10:segment.end]
+    return None
 
 
-def exif_capture_time(exif: dict[str, Any]) -> datetime | None:
-    """DateTimeOriginal, aware when OffsetTimeOriginal says which offset; else naive."""
-    ifd = exif.get("Exif") or {}
-    text = _text(ifd.get(piexif.ExifIFD.DateTimeOriginal))
-    if text is None:
-        return None
-    try:
-        wall = datetime.strptime(text.strip()[:19], _EXIF_DATE)
-    except ValueError:
-        return None  # "0000:00:00 00:00:00" and other placeholders
-    offset_text = _text(ifd.get(piexif.ExifIFD.OffsetTimeOriginal))
-    offset = parse_offset(offset_text) if offset_text else None
-    return wall.replace(tzinfo=offset) if offset else wall
+def scan_data(data: bytes) -> bytes:
+    """Everything from the SOS marker on: the compressed image, which must never change."""
+    return data[header_segments(data)[1]:]
 
 
-def with_capture_time(exif: dict[str, Any], taken_at: datetime) -> dict[str, Any]:
-    """A copy of `exif` with original/digitized time and offset set to `taken_at`'s wall time."""
-    if taken_at.utcoffset() is None:
-        raise ValueError("taken_at must be aware: a wall time without its offset is ambiguous")
-    ifd = dict(exif.get("Exif") or {})
-    stamp = taken_at.strftime(_EXIF_DATE).encode("ascii")
-    offset = format_offset(taken_at).encode("ascii")
-    ifd[piexif.ExifIFD.DateTimeOriginal] = stamp
-    ifd[piexif.ExifIFD.OffsetTimeOriginal] = offset
-    ifd.setdefault(piexif.ExifIFD.DateTimeDigitized, stamp)
-    ifd.setdefault(piexif.ExifIFD.OffsetTimeDigitized, offset)
-    return {**exif, "Exif": ifd}
-
-
-def insert_exif(data: bytes, exif: dict[str, Any]) -> bytes:
-    """JPEG bytes with `exif` as its EXIF segment; everything else byte-identical."""
-    exif = {k: v for k, v in exif.items() if k != "thumbnail" or v}
-    try:
-        blob = piexif.dump(exif)
-        out = io.BytesIO()
-        piexif.insert(blob, data, out)
-    except Exception as exc:
-        raise ExifError(f"cannot write EXIF ({type(exc).__name__}: {exc})") from exc
-    return out.getvalue()
+def with_exif_block(data: bytes, block: bytes) -> bytes:
+    """`data` with `block` as its EXIF; all other bytes identical and in the same order."""
+    payload = EXIF_HEADER + block
+    if len(payload) > _MAX_SEGMENT:
+        raise ExifError(f"EXIF of {len(payload)} bytes does not fit one JPEG segment")
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    segments, _ = header_segments(data)
+    existing = next((s for s in segments if _is_exif(data, s)), None)
+    if existing is not None:
+        return data[:existing.start] + segment + data[existing.end:]
+    at = 2
+    for leading in segments:
+        if leading.marker != APP0 or leading.start != at:
+            break
+        at = leading.end
+    return data[:at] + segment + data[at:]

@@ -228,6 +228,9 @@ class FakeServer:
 class _RequestHandler(BaseHTTPRequestHandler):
     fake: FakeServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this each answer waits ~40 ms for
+    # the client's delayed ACK, which would make every fake look slow.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -1,0 +1,215 @@
+"""Which value wins: the file's own or Google's, field by field, with every conflict named.
+
+The file wins by default: a camera's EXIF is first-hand, and Google's JSON mostly repeats
+it. Users who edited a date, place or caption in Google Photos can let Google win per field
+(`metadata.prefer_google`). Pure functions of values (plus the offline time zone look-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
+
+from importer.metadata import tz
+from importer.metadata.convert import (
+    clean_text,
+    distance_m,
+    has_whole_minute_offset,
+    valid_position,
+    with_fixed_offset,
+)
+from importer.metadata.facts import FileFacts
+from importer.model import DateSource, GeoPoint, Metadata, MetadataConflict
+
+DATE_TOLERANCE = timedelta(minutes=1)
+"""Capture times closer than this are the same (Google rounds; cameras store seconds)."""
+POSITION_TOLERANCE_M = 20.0
+"""Positions closer than this are the same place (rounding of DMS rationals, JSON digits)."""
+_QUARTER_HOUR = 900
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The winning values, the conflicts met on the way, and what came from the file.
+
+    `offset_assumed` is True when the capture time is the file's naive wall time read as
+    UTC for want of any evidence: good enough to sort by, not to be written into the file.
+    """
+
+    metadata: Metadata
+    conflicts: tuple[MetadataConflict, ...] = ()
+    from_file: frozenset[str] = frozenset()
+    offset_assumed: bool = False
+
+
+def implied_offset(wall: datetime, instant: datetime) -> datetime | None:
+    """A naive wall time made aware when it differs from the known instant by a whole number
+    of quarter hours within ±14 h (give or take a minute): that difference is its offset."""
+    delta = wall - instant.astimezone(UTC).replace(tzinfo=None)
+    quarters = round(delta.total_seconds() / _QUARTER_HOUR)
+    if abs(quarters) > 56 or abs(delta.total_seconds() - quarters * _QUARTER_HOUR) > 60:
+        return None
+    return wall.replace(tzinfo=timezone(timedelta(seconds=quarters * _QUARTER_HOUR)))
+
+
+def present(instant: datetime, own: timezone | None, zone: str | None) -> datetime:
+    """An instant as a wall time: in the file's own offset, else the place's zone, else UTC."""
+    if own is not None:
+        try:
+            return instant.astimezone(own)
+        except OverflowError:
+            pass
+    local = tz.instant_in_zone(instant, zone) if zone else None
+    return local if local is not None else instant.astimezone(UTC)
+
+
+def _google_time(google: Metadata, zone: str | None) -> tuple[datetime | None, bool]:
+    """Google's capture time, and whether it already is a local wall time: a file-name date
+    is one (labelled UTC by the source), so it is read again in the GPS zone when known."""
+    moment = google.taken_at
+    if moment is None:
+        return None, False
+    if google.taken_at_source is DateSource.FILENAME and zone:
+        local = tz.wall_in_zone(moment.replace(tzinfo=None), zone)
+        if local is not None:
+            return local, True
+    return moment, False
+
+
+def _file_time(facts: FileFacts, google: datetime | None,
+               zone: str | None) -> tuple[datetime | None, bool]:
+    """The file's capture time made aware, and whether its offset is a bare assumption."""
+    moment = facts.taken_at
+    if moment is None or moment.tzinfo is not None:
+        return moment, False
+    implied = implied_offset(moment, google) if google is not None else None
+    if implied is not None:
+        return implied, False
+    if facts.naive_is_utc:
+        return present(moment.replace(tzinfo=UTC), facts.offset, zone), False
+    if facts.offset is not None:
+        return moment.replace(tzinfo=facts.offset), False
+    local = tz.wall_in_zone(moment, zone) if zone else None
+    if local is not None:
+        return local, False
+    return moment.replace(tzinfo=UTC), True
+
+
+def _describe_time(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _describe_place(point: GeoPoint) -> str:
+    return f"{point.latitude:.6f}, {point.longitude:.6f}"
+
+
+def _winner(field: str, prefer: frozenset[str]) -> str:
+    return "google" if field in prefer else "file"
+
+
+class _Resolver:
+    def __init__(self, facts: FileFacts, google: Metadata, prefer: frozenset[str]) -> None:
+        self.facts, self.google, self.prefer = facts, google, prefer
+        self.conflicts: list[MetadataConflict] = []
+        self.from_file: set[str] = set()
+
+    def _conflict(self, field: str, mine: str, theirs: str) -> bool:
+        """Record the conflict; True when Google's value wins it."""
+        winner = _winner(field, self.prefer)
+        self.conflicts.append(MetadataConflict(field, mine, theirs, winner))
+        return winner == "google"
+
+    def location(self) -> GeoPoint | None:
+        mine, theirs = self.facts.location, self.google.location
+        if theirs is not None and not valid_position(theirs.latitude, theirs.longitude):
+            theirs = None
+        if mine is None:
+            return theirs
+        if (theirs is not None and distance_m(mine, theirs) > POSITION_TOLERANCE_M
+                and self._conflict("location", _describe_place(mine), _describe_place(theirs))):
+            return theirs
+        self.from_file.add("location")
+        return mine
+
+    def description(self) -> str | None:
+        mine, theirs = self.facts.description, self.google.description
+        if mine is None:
+            return theirs
+        if (theirs is not None and mine.strip() != theirs.strip()
+                and self._conflict("description", mine, theirs)):
+            return theirs
+        self.from_file.add("description")
+        return mine
+
+    def taken_at(self, zone: str | None) -> tuple[datetime | None, DateSource, bool]:
+        """The capture time, where it came from, and whether its offset is assumed."""
+        theirs, local = _google_time(self.google, zone)
+        sidecar = theirs if self.google.taken_at_source is DateSource.SIDECAR else None
+        mine, assumed = _file_time(self.facts, sidecar, zone)
+        own = self.facts.offset
+        if own is None and mine is not None and not assumed:
+            own = mine.tzinfo if isinstance(mine.tzinfo, timezone) else None
+        if mine is None:
+            if theirs is None:
+                return None, DateSource.NONE, False
+            shown = theirs if local else present(theirs, own, zone)
+            return shown, self.google.taken_at_source, False
+        if (sidecar is not None and abs(mine - sidecar) > DATE_TOLERANCE
+                and self._conflict("taken_at", _describe_time(mine), _describe_time(sidecar))):
+            return present(sidecar, own, zone), DateSource.SIDECAR, False
+        self.from_file.add("taken_at")
+        return mine, DateSource.EXIF, assumed
+
+
+def _zone_matching(zone: str | None, moment: datetime | None) -> str | None:
+    """The zone name only when it states the same offset as the time itself."""
+    if zone is None or moment is None:
+        return None
+    local = tz.instant_in_zone(moment, zone)
+    return zone if local is not None and local.utcoffset() == moment.utcoffset() else None
+
+
+def resolve(facts: FileFacts, google: Metadata, prefer: frozenset[str]) -> Resolution:
+    """Merge the file's own metadata with Google's; `prefer` names the fields
+    ("taken_at", "location", "description") where Google's value wins a conflict."""
+    resolver = _Resolver(facts, google, prefer)
+    location = resolver.location()
+    zone = tz.zone_at(location) if location is not None else None
+    taken_at, source, assumed = resolver.taken_at(zone)
+    if taken_at is not None:
+        if not has_whole_minute_offset(taken_at):
+            taken_at = taken_at.astimezone(UTC)
+        taken_at = with_fixed_offset(taken_at)
+    metadata = replace(
+        google,
+        taken_at=taken_at,
+        taken_at_source=source,
+        location=location,
+        description=resolver.description(),
+        time_zone=_zone_matching(zone, taken_at),
+    )
+    return Resolution(metadata, tuple(resolver.conflicts), frozenset(resolver.from_file),
+                      assumed)
+
+
+def lacking(facts: FileFacts, resolution: Resolution) -> frozenset[str]:
+    """Resolved fields the file's own metadata does not state as resolved: these need a
+    carrier (EXIF we add, else the XMP sidecar). A file we cannot read lacks everything."""
+    meta = resolution.metadata
+    missing: set[str] = set()
+    mine = facts.taken_at if facts.readable and not facts.damaged else None
+    if meta.taken_at is not None:
+        if mine is None:
+            missing.add("taken_at")
+        elif mine.tzinfo is None:
+            if not (resolution.offset_assumed and mine == meta.taken_at.replace(tzinfo=None)):
+                missing.add("taken_at")
+        elif mine != meta.taken_at or mine.utcoffset() != meta.taken_at.utcoffset():
+            missing.add("taken_at")
+    if meta.location is not None and (facts.location is None
+                                      or distance_m(facts.location, meta.location) > 0.5):
+        missing.add("location")
+    caption = clean_text(meta.description or "")
+    if caption and (facts.shown_description or facts.description) != caption:
+        missing.add("description")
+    return frozenset(missing)

@@ -47,6 +47,13 @@ MATCHES = [
     (unicodedata.normalize("NFD", "Crème brûlée.jpg"), "Crème brûlée.jpg.json"),
     ("03.03.13 - 1", "03.03.13 - 1.json"),  # legacy file without extension
     ("IMG_0001(1).jpg", "IMG_0001(1).jpg.json"),  # a counter that is part of the name
+    # Pixel/Samsung mode suffixes are part of the name, never a second extension to drop.
+    ("PXL_20230809_203449253.NIGHT.jpg", "PXL_20230809_203449253.NIGHT.jpg.supplemental-.json"),
+    ("PXL_20230809_203449253.PORTRAIT.jpg", "PXL_20230809_203449253.PORTRAIT.jpg.supplem.json"),
+    ("PXL_20210101_101010101.LS.mp4", "PXL_20210101_101010101.LS.mp4.supplemental-me.json"),
+    ("PXL_20210101_101010101.TS.mp4", "PXL_20210101_101010101.TS.mp4.json"),
+    ("00000IMG_00000_BURST20190101120000123_COVER.jpg",
+     "00000IMG_00000_BURST20190101120000123_COVER.jp.json"),
 ]
 
 # (media names of one folder, JSON names of that folder, media that must get NO sidecar).

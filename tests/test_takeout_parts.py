@@ -260,3 +260,19 @@ def test_parts_extracted_side_by_side_or_at_any_depth_read_as_one_export(
         truth = export.by_url()[entry["google_url"]]
         assert datetime.fromisoformat(entry["taken_at"]) == truth.taken_at
         assert sorted(entry["albums"]) == sorted(truth.albums)
+
+
+def test_zip64_directory_of_a_part_with_more_than_65535_members(tmp_path: Path) -> None:
+    """Real parts hold 100k+ files: their count lives in the zip64 end record."""
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(66_000):
+            archive.writestr(f"{YEAR}/f{i}.txt", b"x")
+        archive.writestr(f"{YEAR}/last.jpg", unique_jpeg("last"))
+    assert b"PK\x06\x06" in path.read_bytes()[-200:]
+    listed = [x for x in ZipPart(path).entries(lambda name, size: 0)]
+    assert len(listed) == 66_001 and not any(isinstance(x, Problem) for x in listed)
+    last = listed[-1]
+    assert isinstance(last, tuple)
+    with last[0].open() as stream:
+        assert stream.read() == unique_jpeg("last")

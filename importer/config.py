@@ -56,6 +56,8 @@ class TakeoutSettings:
     skip_partner_shared: StrictBool = False
     untitled_albums: Literal["keep", "skip"] = "keep"
     edited_variants: StrictBool = True
+    spool_dir: StrictStr | None = None
+    """Where `.tgz` members wait while imported (default: the system's temporary folder)."""
 
 
 _FIELD_NAMES = {"date": "taken_at", "location": "location", "description": "description"}

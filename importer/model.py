@@ -30,6 +30,23 @@ class DateSource(enum.StrEnum):
     NONE = "none"
 
 
+class FileKind(enum.StrEnum):
+    """What a file of the export is, reported beside its outcome (see README, run report).
+
+    The outcome says what happened; the kind says what the file was: a photo with its
+    sidecar, one no sidecar matched, an edited copy, the motion half of a live photo, a copy
+    found again in an album folder, a JSON file that matched nothing, or anything else.
+    """
+
+    ORIGINAL = "original"
+    NO_SIDECAR = "no sidecar"
+    EDITED = "edited variant"
+    LIVE_PART = "live-photo part"
+    ALBUM_COPY = "album copy"
+    JSON = "json"
+    OTHER = "other"
+
+
 class FileOutcome(enum.StrEnum):
     """What became of one file of the export; every file seen gets exactly one."""
 
@@ -52,20 +69,22 @@ class Accounted:
     location: str
     outcome: FileOutcome
     reason: str
+    kind: FileKind = FileKind.OTHER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GeoPoint:
     latitude: float
     longitude: float
     altitude: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """What Google knew about an item, in our own terms (not Takeout's JSON shape).
 
     `taken_at` is always timezone-aware; a naive wall time would be ambiguous forever.
+    Slotted: a 100k-item export holds one per item until the listing is paired.
     """
 
     taken_at: datetime | None = None
@@ -103,7 +122,9 @@ class MediaFile:
     """One file of the export, readable in place (a folder file or an archive member).
 
     `location` names it for people ("part.zip:Takeout/…/IMG_1.jpg"); `opener` gives a fresh
-    binary stream each call, so a retry can read the bytes again.
+    binary stream each call, so a retry can read the bytes again. `release`, when set, frees
+    what backs the bytes (a temporary copy of a `.tgz` member): the pipeline calls it once
+    the item is finished (sent, skipped or failed); calling it twice is harmless.
     """
 
     name: str
@@ -112,6 +133,12 @@ class MediaFile:
     media_type: MediaType
     mime: str
     opener: Opener = field(compare=False, repr=False)
+    release: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes held on temporary storage for this file until it is released."""
+        return self.size if self.release is not None else 0
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,24 @@ class MediaItem:
     copies: tuple[str, ...] = ()
     sidecar: str | None = None
     variant_of: str | None = None
+
+    @property
+    def kind(self) -> FileKind:
+        """What the primary file is, for the report."""
+        if self.variant_of:
+            return FileKind.EDITED
+        return FileKind.ORIGINAL if self.sidecar else FileKind.NO_SIDECAR
+
+    @property
+    def held_bytes(self) -> int:
+        video = self.live_video.held_bytes if self.live_video else 0
+        return self.file.held_bytes + video
+
+    def release(self) -> None:
+        """Free temporary copies backing the item's files (see MediaFile.release)."""
+        for file in (self.file, self.live_video):
+            if file is not None and file.release is not None:
+                file.release()
 
     @property
     def google_identity(self) -> str | None:

@@ -23,7 +23,15 @@ from adapters.base import (
 from importer import act
 from importer.albumsync import AlbumSync
 from importer.config import MetadataSettings, Settings
-from importer.model import Accounted, FileOutcome, MediaItem, PreparedAsset, ScanEvent
+from importer.model import (
+    Accounted,
+    DateSource,
+    FileKind,
+    FileOutcome,
+    MediaItem,
+    PreparedAsset,
+    ScanEvent,
+)
 from importer.plan import Action, ActionKind, plan_item, synced_values
 from importer.prepare import PrepareError, prepare
 from importer.recording import record_failure, record_result
@@ -31,6 +39,9 @@ from importer.report import RunReport
 from importer.state import State
 
 CHECK_BATCH = 100
+MAX_HELD_BYTES = 1 << 30
+"""Bytes of spooled (.tgz) members admitted and not yet finished; past it the main thread
+finishes work before it reads on. One item larger than this still goes, alone."""
 
 
 class Progress(Protocol):
@@ -72,6 +83,7 @@ class Pipeline:
         self._sending: dict[Future[Any], int] = {}  # future -> items it carries
         self._to_check: list[tuple[Action, PreparedAsset]] = []
         self._limit = settings.workers * 2 + CHECK_BATCH
+        self._held = 0
         self._prefer_google = settings.metadata.google_wins
 
     # -- driving ---------------------------------------------------------------------------
@@ -83,7 +95,8 @@ class Pipeline:
                     self._account(event)
                     continue
                 self._admit(event)
-                while self._busy() >= self._limit:
+                while self._busy() and (self._busy() >= self._limit
+                                        or self._held > MAX_HELD_BYTES):
                     self._step()
             while self._busy():
                 self._step()
@@ -98,10 +111,11 @@ class Pipeline:
         return len(self._preparing) + sum(self._sending.values()) + len(self._to_check)
 
     def _account(self, event: Accounted) -> None:
-        self.report.add(event.location, event.outcome, event.reason)
+        self.report.add(event.location, event.outcome, event.reason, kind=event.kind)
         self.progress.advance(event.outcome, 0)
 
     def _admit(self, item: MediaItem) -> None:
+        self._held += item.held_bytes
         identity = item.google_identity
         if identity is None:  # identified by content: hash first, then decide
             self._prepare(item, None)
@@ -236,14 +250,22 @@ class Pipeline:
         size = result.prepared.primary.size if result.prepared else 0
         if result.outcome is FileOutcome.IMPORTED:
             self.report.bytes_sent += size
-        self._finish_file(action.item, result.outcome, result.reason, action.identity, size)
+        dated = result.prepared.item.metadata.taken_at_source if result.prepared else None
+        self._finish_file(action.item, result.outcome, result.reason, action.identity, size,
+                          dated)
 
     def _finish_file(self, item: MediaItem, outcome: FileOutcome, reason: str,
-                     identity: str | None, size: int = 0) -> None:
-        self.report.add(item.file.location, outcome, reason, identity)
+                     identity: str | None, size: int = 0,
+                     dated: DateSource | None = None) -> None:
+        """The one place an item ends (sent, skipped or failed): report, release, count."""
+        self.report.add(item.file.location, outcome, reason, identity, kind=item.kind,
+                        dated=dated or item.metadata.taken_at_source)
         if item.live_video is not None:
             self.report.add(item.live_video.location, FileOutcome.LIVE_PART,
-                            f"motion part of {item.file.name} ({outcome})", identity)
+                            f"motion part of {item.file.name} ({outcome})", identity,
+                            kind=FileKind.LIVE_PART)
+        self._held -= item.held_bytes
+        item.release()
         self.progress.advance(outcome, size)
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from importer.model import FileOutcome, MetadataConflict
+from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
 from importer.state import now_iso
 
 PROBLEMS = frozenset({
@@ -27,10 +27,15 @@ PROBLEMS = frozenset({
 
 @dataclass(frozen=True)
 class FileEntry:
+    """One file of the export: what became of it (`outcome`), what it was (`kind`) and,
+    for an item's main file, where its capture time came from (`dated`)."""
+
     file: str
     outcome: FileOutcome
     reason: str = ""
     identity: str | None = None
+    kind: FileKind | None = None
+    dated: DateSource | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,10 @@ class RunReport:
         self.started = now_iso()
         self.finished: str | None = None
         self.counts: Counter[FileOutcome] = Counter()
+        self.kinds: Counter[FileKind] = Counter()
+        self.dated: Counter[DateSource] = Counter()
+        self.export: dict[str, int] = {}
+        """The source's own totals (files, media, JSON used, …), to check the report adds up."""
         self.problems: list[FileEntry] = []
         self.album_problems: list[AlbumProblem] = []
         self.conflicts: list[ConflictEntry] = []
@@ -76,10 +85,15 @@ class RunReport:
         self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
 
     def add(self, file: str, outcome: FileOutcome, reason: str = "",
-            identity: str | None = None) -> None:
-        entry = FileEntry(file, outcome, reason, identity)
+            identity: str | None = None, *, kind: FileKind | None = None,
+            dated: DateSource | None = None) -> None:
+        entry = FileEntry(file, outcome, reason, identity, kind, dated)
         with self._lock:
             self.counts[outcome] += 1
+            if kind is not None:
+                self.kinds[kind] += 1
+            if dated is not None:
+                self.dated[dated] += 1
             if outcome in PROBLEMS:
                 self.problems.append(entry)
             self._spool.write(json.dumps(_entry_json(entry), ensure_ascii=False) + "\n")
@@ -105,6 +119,17 @@ class RunReport:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def missing_files(self) -> int | None:
+        """Files of the export the report lacks (0: the totals add up; None: unknown).
+
+        Every file is one report line except the sidecars and album JSON that were used;
+        a part that cannot be read at all is one line of its own.
+        """
+        if not self.export:
+            return None
+        export = self.export
+        return export["files"] - export["json_used"] + export["part_problems"] - self.total
+
     @property
     def failed(self) -> bool:
         return bool(self.counts[FileOutcome.FAILED] or self.album_problems)
@@ -116,7 +141,10 @@ class RunReport:
             "started": self.started,
             "finished": self.finished,
             "counts": {str(k): v for k, v in sorted(self.counts.items())},
+            "kinds": {str(k): v for k, v in sorted(self.kinds.items())},
+            "dated": {str(k): v for k, v in sorted(self.dated.items())},
             "total_files": self.total,
+            "export": dict(self.export),
             "bytes_sent": self.bytes_sent,
             "metadata_conflicts": len(self.conflicts),
             "metadata_notes": len(self.metadata_notes),
@@ -153,4 +181,8 @@ def _entry_json(entry: FileEntry) -> dict[str, Any]:
         data["reason"] = entry.reason
     if entry.identity:
         data["identity"] = entry.identity
+    if entry.kind is not None:
+        data["kind"] = str(entry.kind)
+    if entry.dated is not None:
+        data["dated"] = str(entry.dated)
     return data

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from adapters import open_target, split_target, target_key
 from importer.config import ConfigError, Settings
-from importer.model import Accounted, FileOutcome, MediaItem, ScanEvent
+from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, plan_item
 from importer.prepare import PrepareError, prepare
@@ -79,6 +79,7 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
         try:
             with RichProgress(lambda: source.expected_files) as progress:
                 Pipeline(gallery, state, settings, report, progress).run(source.scan())
+            report.export = source.stats.as_dict()
         finally:
             report.target_stats = dict(gallery.stats())
             gallery.close()
@@ -97,22 +98,35 @@ def dry_run(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
             if action.albums and action.kind is not ActionKind.SKIP:
                 line += "  albums: " + ", ".join(a.title for a in action.albums)
             out.print(line, markup=False, highlight=False)
-            outcome = action.skip_outcome if action.kind is ActionKind.SKIP else FileOutcome.PLANNED
-            report.add(action.item.file.location, outcome, f"{action.kind}: {action.reason}",
-                       action.identity)
+            _report_plan(report, action)
+    report.export = source.stats.as_dict()
     report.finish()
     return report
+
+
+def _report_plan(report: RunReport, action: Action) -> None:
+    item = action.item
+    outcome = action.skip_outcome if action.kind is ActionKind.SKIP else FileOutcome.PLANNED
+    report.add(item.file.location, outcome, f"{action.kind}: {action.reason}",
+               action.identity, kind=item.kind, dated=item.metadata.taken_at_source)
+    if item.live_video is not None:
+        report.add(item.live_video.location, FileOutcome.LIVE_PART,
+                   f"motion part of {item.file.name} ({outcome})", action.identity,
+                   kind=FileKind.LIVE_PART)
 
 
 def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settings,
            report: RunReport) -> Iterator[Action]:
     for event in events:
         if isinstance(event, Accounted):
-            report.add(event.location, event.outcome, event.reason)
+            report.add(event.location, event.outcome, event.reason, kind=event.kind)
             continue
-        identity = _identity(event, report, settings)
-        if identity is not None:
-            yield plan_item(event, identity, state.get(identity), key, settings.takeout)
+        try:
+            identity = _identity(event, report, settings)
+            if identity is not None:
+                yield plan_item(event, identity, state.get(identity), key, settings.takeout)
+        finally:
+            event.release()  # a dry run reads a spooled .tgz member at most once
 
 
 def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | None:
@@ -121,5 +135,8 @@ def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | N
     try:  # reads and hashes only; nothing is written
         return prepare(item, settings=settings.metadata).identity
     except PrepareError as exc:
-        report.add(item.file.location, FileOutcome.FAILED, str(exc))
+        report.add(item.file.location, FileOutcome.FAILED, str(exc), kind=item.kind)
+        if item.live_video is not None:
+            report.add(item.live_video.location, FileOutcome.LIVE_PART,
+                       f"motion part of {item.file.name} (failed)", kind=FileKind.LIVE_PART)
         return None

@@ -7,8 +7,10 @@ left out and only the summary is printed, so logs stay readable.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -92,6 +94,7 @@ def print_summary(report: RunReport, out: Console, report_path: str | None) -> N
         more = len(problems) - MAX_PROBLEMS_SHOWN
         where = f" (all in {report_path})" if report_path else " (use --report FILE for all)"
         out.print(f"  … and {more} more{where}")
+    _print_totals(report, out)
     for album in report.album_problems:
         out.print(f"  album {album.album!r}: {album.reason}", markup=False)
     if report.target_stats:
@@ -99,6 +102,29 @@ def print_summary(report: RunReport, out: Console, report_path: str | None) -> N
                                            for k, v in sorted(report.target_stats.items())))
     for note in report.notes:
         out.print(f"  note: {note}", markup=False)
+
+
+def _counts(counter: dict[str, int] | Counter[Any]) -> str:
+    return ", ".join(f"{key} {count}" for key, count in sorted(
+        counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+def _print_totals(report: RunReport, out: Console) -> None:
+    """What the files were and where dates came from; whether every file is accounted."""
+    if report.kinds:
+        out.print(f"  files by kind: {_counts(report.kinds)}", markup=False)
+    if report.dated:
+        out.print(f"  capture times from: {_counts(report.dated)}", markup=False)
+    export = report.export
+    if not export:
+        return
+    out.print(f"  export: {export['files']} files in {export['parts']} part(s): "
+              f"{export['media']} photos/videos, {export['json_used']} sidecar/album JSON "
+              f"used; {report.total} in this report", markup=False)
+    missing = report.missing_files()
+    if missing:
+        out.print(f"  warning: {missing} file(s) of the export are not in the report "
+                  "(please report this bug)", markup=False)
 
 
 def is_interactive() -> bool:

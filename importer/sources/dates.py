@@ -8,7 +8,10 @@ beats the archive mtime, which is only the export time.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+from importer.model import DateSource, Metadata
 
 # Google Photos did not exist before digital cameras; anything earlier is a broken value.
 _EARLIEST = datetime(1826, 1, 1, tzinfo=UTC)
@@ -39,6 +42,8 @@ _NAME_PATTERNS = [
     re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})[ _-](?:at )?(\d{2})[.:-](\d{2})[.:-](\d{2})"),
     # 2019-07-04 10.15.00.jpg (Dropbox camera uploads)
     re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2}) (\d{2})\.(\d{2})\.(\d{2})"),
+    # Burst covers: 00000IMG_00000_BURST20190101120000123_COVER.jpg
+    re.compile(r"BURST(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})"),
     # WhatsApp: IMG-20190101-WA0001 (date only)
     re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})-WA\d+"),
 ]
@@ -64,3 +69,27 @@ def parse_filename_date(name: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def filename_date(*names: str | None) -> datetime | None:
+    """The first capture time found in `names`, as UTC (names carry no offset; later
+    stages may refine it from GPS, knowing it came from the name)."""
+    for name in names:
+        if name:
+            wall = parse_filename_date(name)
+            if wall is not None:
+                return wall.replace(tzinfo=UTC)
+    return None
+
+
+def with_fallback_date(metadata: Metadata, *names: str | None) -> Metadata:
+    """Sidecar date, else a date from the file name (or the sidecar's title), else none.
+
+    Never the archive mtime: that is the export time, and a wrong date is worse than none.
+    """
+    if metadata.taken_at is not None:
+        return metadata
+    found = filename_date(*names)
+    if found is None:
+        return metadata
+    return replace(metadata, taken_at=found, taken_at_source=DateSource.FILENAME)

@@ -7,7 +7,6 @@ extension lies, so the bytes decide and the name only guesses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from importer.model import MediaType
 
@@ -63,8 +62,16 @@ _FTYP_BRANDS: dict[bytes, Kind] = {
 SNIFF_BYTES = 32
 
 
+def extension(name: str) -> str:
+    """'IMG_1.JPG' -> '.jpg' (lower case); '' when the name has none."""
+    dot = name.rfind(".")
+    if dot <= 0 or "/" in name[dot:]:
+        return ""
+    return name[dot:].lower()
+
+
 def by_name(name: str) -> Kind | None:
-    return BY_EXTENSION.get(PurePosixPath(name).suffix.lower())
+    return BY_EXTENSION.get(extension(name))
 
 
 def sniff(head: bytes) -> Kind | None:

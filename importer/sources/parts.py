@@ -1,25 +1,30 @@
-"""Export parts read in place: an extracted folder or `.zip` archives.
+"""Export parts read in place: extracted folders, `.zip` and `.tgz`/`.tar` archives.
 
 A Takeout export is several parts whose contents belong together, so the reader lists all
-parts first and only then pairs files. Nothing is unpacked to disk: each entry carries an
-opener that streams its bytes straight from the part.
+parts first and only then pairs files. Nothing is unpacked to disk: a folder file or a zip
+member is streamed straight from the part whenever it is opened. A tar part has no index,
+so it is read twice: the listing pass hands out the small files the reader asks for (JSON,
+the first bytes of nameless media), and a second pass copies the media it still needs to
+a temporary spool (see `tarpart`).
 """
 
 from __future__ import annotations
 
 import os
-import threading
+import sys
 import unicodedata
-import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Protocol
-
-from importer.model import Opener
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tgz", ".tar.gz", ".tar")
+
+Wanted = Callable[[str, int], int]
+"""(file name, size) -> how many leading bytes the reader wants while listing (0: none)."""
+
+Listed = tuple["Entry", bytes | None]
 
 
 class SourceError(Exception):
@@ -30,26 +35,39 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-@dataclass(frozen=True)
 class Entry:
-    """One file inside a part. `path` is NFC, '/'-separated, relative to the part root."""
+    """One file inside a part. `folder` and `name` are NFC, '/'-separated, relative to the
+    part root; `ref` is the part's own handle on it (a path, an offset, an ordinal).
 
-    part: str
-    path: str
-    size: int
-    opener: Opener = field(compare=False, repr=False)
+    Slotted and small on purpose: a 100k-item export lists a few hundred thousand of them.
+    """
+
+    __slots__ = ("folder", "name", "part", "ref", "size")
+
+    def __init__(self, part: Part, folder: str, name: str, size: int, ref: Any) -> None:
+        self.part = part
+        self.folder = folder
+        self.name = name
+        self.size = size
+        self.ref = ref
 
     @property
-    def name(self) -> str:
-        return PurePosixPath(self.path).name
-
-    @property
-    def folder(self) -> str:
-        return str(PurePosixPath(self.path).parent)
+    def path(self) -> str:
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
     @property
     def location(self) -> str:
-        return f"{self.part}:{self.path}"
+        return f"{self.part.name}:{self.path}"
+
+    @property
+    def random_access(self) -> bool:
+        return self.part.random_access
+
+    def open(self) -> IO[bytes]:
+        return self.part.open(self)
+
+    def __repr__(self) -> str:
+        return f"Entry({self.location!r}, {self.size})"
 
 
 @dataclass(frozen=True)
@@ -62,82 +80,96 @@ class Problem:
 
 class Part(Protocol):
     name: str
+    random_access: bool
+    """True when any entry can be opened at any time (zip, folder); a tar part's entries can
+    only be read during `entries()` (the wanted bytes) or through its spool."""
 
-    def entries(self) -> Iterator[Entry | Problem]: ...
+    def entries(self, wanted: Wanted) -> Iterator[Listed | Problem]:
+        """Every file of the part, with the leading bytes `wanted` asks for."""
+        ...
+
+    def open(self, entry: Entry) -> IO[bytes]: ...
 
     def close(self) -> None: ...
+
+
+def split_path(path: str) -> tuple[str, str]:
+    folder, _, name = path.rpartition("/")
+    return folder, name
+
+
+def intern_folder(folder: str) -> str:
+    """Folder strings repeat for every file of a folder; keep one copy of each."""
+    return sys.intern(folder)
+
+
+def read_head(stream: IO[bytes], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 class FolderPart:
     """An extracted export (or any folder tree of media)."""
 
+    random_access = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.name = str(root)
 
-    def entries(self) -> Iterator[Entry | Problem]:
-        for dirpath, dirnames, filenames in os.walk(self.root, onerror=None):
+    def entries(self, wanted: Wanted) -> Iterator[Listed | Problem]:
+        for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames.sort()
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            raw_folder = "" if rel_dir == "." else rel_dir
+            folder = intern_folder(nfc(raw_folder))
             for filename in sorted(filenames):
-                full = Path(dirpath) / filename
-                rel = full.relative_to(self.root).as_posix()
-                try:
-                    if full.is_symlink() or not full.is_file():
-                        continue
-                    size = full.stat().st_size
-                except OSError as exc:
-                    yield Problem(f"{self.name}:{rel}", f"cannot read: {exc.strerror}")
-                    continue
-                yield Entry(self.name, nfc(rel), size, _file_opener(full))
+                yield self._listed(raw_folder, folder, filename, wanted)
+
+    def _listed(self, raw_folder: str, folder: str, filename: str,
+                wanted: Wanted) -> Listed | Problem:
+        raw = f"{raw_folder}/{filename}" if raw_folder else filename
+        full = self.root / raw
+        name = nfc(filename)
+        location = f"{self.name}:{folder + '/' if folder else ''}{name}"
+        try:
+            if full.is_symlink() or not full.is_file():
+                return Problem(location, "not a regular file (a link or a device), ignored")
+            size = full.stat().st_size
+            entry = Entry(self, folder, name, size, None if raw == nfc(raw) else raw)
+            want = wanted(name, size)
+            if not want:
+                return entry, None
+            with full.open("rb") as stream:
+                return entry, read_head(stream, want)
+        except OSError as exc:
+            return Problem(location, f"cannot read: {exc.strerror or exc}")
+
+    def open(self, entry: Entry) -> IO[bytes]:
+        return (self.root / (entry.ref or entry.path)).open("rb")
 
     def close(self) -> None:
         pass
-
-
-def _file_opener(path: Path) -> Opener:
-    def open_file() -> IO[bytes]:
-        return path.open("rb")
-
-    return open_file
 
 
 def unsafe_member(name: str) -> bool:
     """True for member names that would escape a folder if anyone extracted them."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return True
-    return ".." in PurePosixPath(name.replace("\\", "/")).parts
+    return ".." in name and ".." in name.replace("\\", "/").split("/")
 
 
-class ZipPart:
-    """A `.zip` part, listed from its central directory and read member by member."""
-
-    def __init__(self, path: Path) -> None:
-        self.name = str(path)
-        try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise SourceError(f"{path}: not a readable zip archive ({exc})") from None
-        # ZipFile shares one file handle between open members; guard opening members.
-        self._lock = threading.Lock()
-
-    def entries(self) -> Iterator[Entry | Problem]:
-        for info in self._zip.infolist():
-            if info.is_dir():
-                continue
-            if unsafe_member(info.filename):
-                yield Problem(f"{self.name}:{info.filename}", "unsafe path in archive, ignored")
-                continue
-            yield Entry(self.name, nfc(info.filename), info.file_size, self._opener(info))
-
-    def _opener(self, info: zipfile.ZipInfo) -> Opener:
-        def open_member() -> IO[bytes]:
-            with self._lock:
-                return self._zip.open(info)
-
-        return open_member
-
-    def close(self) -> None:
-        self._zip.close()
+def clean_member_path(name: str) -> str:
+    """'./Takeout//Google Photos/x.jpg' -> 'Takeout/Google Photos/x.jpg' (NFC)."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    return nfc("/".join(parts))
 
 
 def _is_archive(path: Path) -> bool:
@@ -146,11 +178,14 @@ def _is_archive(path: Path) -> bool:
 
 
 def open_part(path: Path) -> Part:
+    from importer.sources.tarpart import TarPart
+    from importer.sources.zippart import ZipPart
+
     lower = path.name.lower()
     if lower.endswith(ZIP_SUFFIXES):
         return ZipPart(path)
     if lower.endswith(TAR_SUFFIXES):
-        raise SourceError(f"{path}: tar/tgz parts are not supported yet; extract it first")
+        return TarPart(path)
     raise SourceError(f"{path}: not a Takeout part (.zip, .tgz) or folder")
 
 
@@ -171,7 +206,7 @@ def expand_sources(sources: Sequence[Path]) -> list[Path]:
             result.append(source)
         else:
             raise SourceError(f"{source}: not a Takeout part (.zip, .tgz) or folder")
-    return result
+    return list(dict.fromkeys(result))
 
 
 def open_parts(sources: Sequence[Path]) -> tuple[list[Part], list[Problem]]:
@@ -179,8 +214,7 @@ def open_parts(sources: Sequence[Path]) -> tuple[list[Part], list[Problem]]:
     the other parts still import; only when nothing at all is readable is it fatal."""
     parts: list[Part] = []
     problems: list[Problem] = []
-    paths = expand_sources(sources)
-    for path in paths:
+    for path in expand_sources(sources):
         try:
             parts.append(FolderPart(path) if path.is_dir() else open_part(path))
         except SourceError as exc:

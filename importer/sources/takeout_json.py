@@ -1,22 +1,29 @@
 """Takeout JSON, by content: asset sidecars, album metadata, and everything else.
 
 File names lie (localized `metadata.json`, cut-off sidecar names), so the fields decide.
-These are pure functions from parsed JSON to our model.
+These are pure functions from parsed JSON to our model; a parsed dict is converted at once
+and dropped, so a 100k-item export never holds 100k dicts.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from importer.model import Album, DateSource, GeoPoint, Metadata
+from importer.model import DateSource, GeoPoint, Metadata
 from importer.sources.dates import parse_epoch
 
 JsonKind = Literal["asset", "album", "print-order", "other"]
+_ASSET_FIELDS = ("photoTakenTime", "geoDataExif", "imageViews", "photoLastModifiedTime")
+_MAX_ENRICHMENT_TEXTS = 50
 
 
 def classify(data: dict[str, Any]) -> JsonKind:
-    if "photoTakenTime" in data or ("creationTime" in data and "url" in data):
+    if any(k in data for k in _ASSET_FIELDS) or ("creationTime" in data and "url" in data):
+        return "asset"
+    url = data.get("url")
+    if isinstance(url, str) and "photos.google.com/photo/" in url:
         return "asset"
     if "externalOrderId" in data:
         return "print-order"
@@ -41,7 +48,7 @@ def _geo(value: Any) -> GeoPoint | None:
         lon = float(value.get("longitude", 0.0))
         alt_raw = value.get("altitude")
         alt = float(alt_raw) if alt_raw is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
@@ -57,13 +64,21 @@ def _partner_shared(data: dict[str, Any]) -> bool:
     return isinstance(origin, dict) and "fromPartnerSharing" in origin
 
 
+def _timestamp(value: Any) -> Any:
+    return value.get("timestamp") if isinstance(value, dict) else None
+
+
+def _people(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    names = (_text(p.get("name")) for p in value if isinstance(p, dict))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
 def metadata_from_sidecar(data: dict[str, Any]) -> Metadata:
-    taken = data.get("photoTakenTime")
-    taken_at = parse_epoch(taken.get("timestamp")) if isinstance(taken, dict) else None
-    people = tuple(
-        name for p in data.get("people") or [] if isinstance(p, dict)
-        if (name := _text(p.get("name")))
-    )
+    """Google's view of one item. `photoTakenTime` "0" means unknown (taken_at None);
+    the reader then falls back to a date in the file name, never to an archive mtime."""
+    taken_at = parse_epoch(_timestamp(data.get("photoTakenTime")))
     return Metadata(
         taken_at=taken_at,
         taken_at_source=DateSource.SIDECAR if taken_at else DateSource.NONE,
@@ -73,14 +88,50 @@ def metadata_from_sidecar(data: dict[str, Any]) -> Metadata:
         archived=data.get("archived") is True,
         trashed=data.get("trashed") is True,
         partner_shared=_partner_shared(data),
-        people=people,
+        people=_people(data.get("people")),
         google_url=_text(data.get("url")),
         title=_text(data.get("title")),
     )
 
 
-def album_from_json(data: dict[str, Any], folder_title: str) -> Album:
-    """Old exports wrap the album in `albumData`; 2025 exports put it at the top level."""
+@dataclass(frozen=True)
+class AlbumInfo:
+    """What an album JSON says. `title` None: an untitled album."""
+
+    title: str | None
+    description: str | None
+    date: str | None
+
+
+def _enrichment_texts(value: Any) -> list[str]:
+    """Texts and place names the user added to an album (2025 `enrichments`)."""
+    found: list[str] = []
+    stack = [value]
+    while stack and len(found) < _MAX_ENRICHMENT_TEXTS:
+        node = stack.pop(0)
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                text = _text(child) if key in ("text", "name") else None
+                if text:
+                    found.append(text)
+                elif isinstance(child, dict | list):
+                    stack.append(child)
+    return list(dict.fromkeys(found))
+
+
+def album_from_json(data: dict[str, Any]) -> AlbumInfo:
+    """Old exports wrap the album in `albumData`; 2025 exports put it at the top level,
+    sometimes with `enrichments` (text and locations), kept in the description."""
     body = data["albumData"] if isinstance(data.get("albumData"), dict) else data
-    title = _text(body.get("title")) or folder_title
-    return Album(key=f"title:{title}", title=title, description=_text(body.get("description")))
+    description = _text(body.get("description"))
+    extra = _enrichment_texts(body.get("enrichments"))
+    if extra:
+        description = "\n\n".join([description, *extra] if description else extra)
+    date = _timestamp(body.get("date"))
+    return AlbumInfo(
+        title=_text(body.get("title")),
+        description=description,
+        date=str(date).strip() if isinstance(date, str | int) and str(date).strip() else None,
+    )

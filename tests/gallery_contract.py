@@ -109,6 +109,21 @@ def folder_harness(tmp: Path) -> Iterator[Harness]:
 # -- photoprism ------------------------------------------------------------------------------
 
 
+def observe_photoprism(fake: FakePhotoPrism, remote_id: str) -> Observed | None:
+    library = fake.library
+    with fake.lock:
+        photo = library.photos.get(remote_id)
+        if photo is None:
+            return None
+        files = frozenset(f.hash for f in library.files_of(remote_id) if not f.sidecar)
+    return Observed(
+        taken_at=photo.taken_at,
+        location=(photo.lat, photo.lng) if photo.lat or photo.lng else None,
+        description=photo.caption or None, favorite=photo.favorite,
+        archived=photo.deleted_at is not None,
+        albums=frozenset(fake.album_titles(remote_id)), checksums=files)
+
+
 @dataclass
 class PhotoPrismHarness:
     gallery: PhotoPrismTarget
@@ -117,18 +132,7 @@ class PhotoPrismHarness:
     exact_duplicate_status: bool = False  # PhotoPrism's import answer does not say
 
     def observe(self, remote_id: str) -> Observed | None:
-        library = self.fake.library
-        with self.fake.lock:
-            photo = library.photos.get(remote_id)
-            if photo is None:
-                return None
-            files = frozenset(f.hash for f in library.files_of(remote_id) if not f.sidecar)
-        return Observed(
-            taken_at=photo.taken_at,
-            location=(photo.lat, photo.lng) if photo.lat or photo.lng else None,
-            description=photo.caption or None, favorite=photo.favorite,
-            archived=photo.deleted_at is not None,
-            albums=frozenset(self.fake.album_titles(remote_id)), checksums=files)
+        return observe_photoprism(self.fake, remote_id)
 
     def count(self) -> int:
         return len(self.fake.library.photos)
@@ -150,6 +154,25 @@ def photoprism_harness(tmp: Path) -> Iterator[Harness]:
 # -- immich ----------------------------------------------------------------------------------
 
 
+def observe_immich(fake: FakeImmich, remote_id: str) -> Observed | None:
+    """The asset as Immich shows it; a live photo's checksums include its motion part."""
+    with fake.lock:
+        found = fake.assets.get(remote_id)
+        if found is None or found.deleted_at is not None:
+            return None
+        exif = dict(found.exif)
+        albums = frozenset(a.name for a in fake.albums.values() if remote_id in a.asset_ids)
+        motion = fake.assets.get(found.live_photo_video_id or "")
+    lat, lng = exif.get("latitude"), exif.get("longitude")
+    checksums = {found.checksum} | ({motion.checksum} if motion else set())
+    return Observed(
+        taken_at=exif.get("dateTimeOriginal"),
+        location=(lat, lng) if lat is not None and lng is not None else None,
+        description=exif.get("description") or None, favorite=found.is_favorite,
+        archived=found.visibility == "archive", albums=albums,
+        checksums=frozenset(checksums))
+
+
 @dataclass
 class ImmichHarness:
     gallery: ImmichTarget
@@ -158,20 +181,7 @@ class ImmichHarness:
     exact_duplicate_status: bool = True
 
     def observe(self, remote_id: str) -> Observed | None:
-        with self.fake.lock:
-            found = self.fake.assets.get(remote_id)
-            if found is None or found.deleted_at is not None:
-                return None
-            exif = dict(found.exif)
-            albums = frozenset(a.name for a in self.fake.albums.values()
-                               if remote_id in a.asset_ids)
-        lat, lng = exif.get("latitude"), exif.get("longitude")
-        return Observed(
-            taken_at=exif.get("dateTimeOriginal"),
-            location=(lat, lng) if lat is not None and lng is not None else None,
-            description=exif.get("description") or None, favorite=found.is_favorite,
-            archived=found.visibility == "archive", albums=albums,
-            checksums=frozenset({found.checksum}))
+        return observe_immich(self.fake, remote_id)
 
     def count(self) -> int:
         with self.fake.lock:

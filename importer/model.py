@@ -90,6 +90,9 @@ class Metadata:
     taken_at: datetime | None = None
     taken_at_source: DateSource = DateSource.NONE
     location: GeoPoint | None = None
+    edited_location: GeoPoint | None = None
+    """Google's `geoData` where it differs from the camera's `geoDataExif`: a place the
+    user set in Google Photos. It wins only with `metadata.prefer_google: [location]`."""
     description: str | None = None
     favorite: bool = False
     archived: bool = False

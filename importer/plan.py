@@ -37,7 +37,7 @@ class Action:
 def synced_values(metadata: Metadata) -> dict[str, Any]:
     """What a target shows of an item, as JSON values; a later export differing here means
     the user changed it in Google Photos and the target should follow."""
-    loc = metadata.location
+    loc = metadata.edited_location or metadata.location
     return {
         "taken_at": metadata.taken_at.isoformat() if metadata.taken_at else None,
         "location": [loc.latitude, loc.longitude] if loc else None,

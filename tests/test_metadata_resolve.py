@@ -145,6 +145,19 @@ def test_position_conflicts_beyond_twenty_metres() -> None:
     assert won.metadata.location == far and "location" not in won.from_file
 
 
+def test_a_position_edited_in_google_photos_wins_only_when_preferred() -> None:
+    edited = GeoPoint(LISBON.latitude + 0.05, LISBON.longitude)  # moved ~5.5 km
+    metadata = google(location=LISBON, edited_location=edited)
+    kept = resolve(FileFacts(location=LISBON), metadata, NONE)
+    assert kept.metadata.location == LISBON
+    assert [c.field for c in kept.conflicts] == ["location"]
+    won = resolve(FileFacts(location=LISBON), metadata, frozenset({"location"}))
+    assert won.metadata.location == edited and "location" not in won.from_file
+    no_gps = resolve(FileFacts(), metadata, NONE)  # Takeout's rule: the camera's first
+    assert no_gps.metadata.location == LISBON
+    assert resolve(FileFacts(), metadata, frozenset({"location"})).metadata.location == edited
+
+
 def test_description_conflict_and_preference() -> None:
     facts = FileFacts(description="From the camera")
     result = resolve(facts, google(description="Typed in Google Photos"), NONE)

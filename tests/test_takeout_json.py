@@ -67,7 +67,26 @@ def test_odd_values_become_unknown_not_errors(broken: dict[str, object]) -> None
 
 def test_exif_position_wins_over_edited_one() -> None:
     data = {**SIDECAR, "geoDataExif": {"latitude": 1.5, "longitude": 2.5}}
-    assert metadata_from_sidecar(data).location == GeoPoint(1.5, 2.5, None)
+    metadata = metadata_from_sidecar(data)
+    assert metadata.location == GeoPoint(1.5, 2.5, None)
+    # The edited position is kept apart, for the `prefer_google: [location]` setting.
+    assert metadata.edited_location == _geo_of(SIDECAR["geoData"])
+
+
+@pytest.mark.parametrize("geo_data", [
+    {"latitude": 1.5, "longitude": 2.5},  # the same as the camera's
+    {"latitude": 1.50005, "longitude": 2.5},  # ~6 m off: rounding, not an edit
+    {"latitude": 0.0, "longitude": 0.0},  # unknown
+])
+def test_no_edited_position_when_google_kept_the_cameras(geo_data: dict[str, float]) -> None:
+    data = {**SIDECAR, "geoDataExif": {"latitude": 1.5, "longitude": 2.5},
+            "geoData": geo_data}
+    assert metadata_from_sidecar(data).edited_location is None
+
+
+def _geo_of(value: object) -> GeoPoint:
+    assert isinstance(value, dict)
+    return GeoPoint(value["latitude"], value["longitude"], value.get("altitude") or None)
 
 
 def test_album_json_both_forms_and_enrichments() -> None:

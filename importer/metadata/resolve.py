@@ -107,6 +107,10 @@ def _winner(field: str, prefer: frozenset[str]) -> str:
     return "google" if field in prefer else "file"
 
 
+def _valid(point: GeoPoint | None) -> GeoPoint | None:
+    return point if point and valid_position(point.latitude, point.longitude) else None
+
+
 class _Resolver:
     def __init__(self, facts: FileFacts, google: Metadata, prefer: frozenset[str]) -> None:
         self.facts, self.google, self.prefer = facts, google, prefer
@@ -120,11 +124,14 @@ class _Resolver:
         return winner == "google"
 
     def location(self) -> GeoPoint | None:
-        mine, theirs = self.facts.location, self.google.location
-        if theirs is not None and not valid_position(theirs.latitude, theirs.longitude):
-            theirs = None
+        """Google's value is the place the user set if there is one (`edited_location`);
+        where the file has no position, Takeout's rule (the camera's first) fills it in
+        unless the user prefers Google's edits."""
+        mine = self.facts.location
+        camera, edited = _valid(self.google.location), _valid(self.google.edited_location)
+        theirs = edited or camera
         if mine is None:
-            return theirs
+            return edited if edited and "location" in self.prefer else camera
         if (theirs is not None and distance_m(mine, theirs) > POSITION_TOLERANCE_M
                 and self._conflict("location", _describe_place(mine), _describe_place(theirs))):
             return theirs

@@ -57,6 +57,7 @@ _FTYP_BRANDS: dict[bytes, Kind] = {
     b"mif1": HEIC, b"msf1": HEIC, b"avif": AVIF, b"avis": AVIF,
     b"qt  ": MOV, b"M4V ": M4V, b"M4VH": M4V, b"M4VP": M4V,
     b"3gp4": GPP, b"3gp5": GPP, b"3gp6": GPP, b"3g2a": GPP,
+    b"crx ": RAW_KINDS[".cr3"],  # Canon CR3 is ISO-BMFF too: not a video
 }
 
 SNIFF_BYTES = 32

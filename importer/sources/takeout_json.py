@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from importer.metadata.convert import distance_m
 from importer.model import DateSource, GeoPoint, Metadata
 from importer.sources.dates import parse_epoch
 
@@ -75,14 +76,26 @@ def _people(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n))
 
 
+EDIT_TOLERANCE_M = 20.0
+
+
+def _edited(camera: GeoPoint | None, shown: GeoPoint | None) -> GeoPoint | None:
+    """`geoData` moved away from the camera's position: the user placed it elsewhere."""
+    if camera is None or shown is None or distance_m(camera, shown) <= EDIT_TOLERANCE_M:
+        return None
+    return shown
+
+
 def metadata_from_sidecar(data: dict[str, Any]) -> Metadata:
     """Google's view of one item. `photoTakenTime` "0" means unknown (taken_at None);
     the reader then falls back to a date in the file name, never to an archive mtime."""
     taken_at = parse_epoch(_timestamp(data.get("photoTakenTime")))
+    camera, shown = _geo(data.get("geoDataExif")), _geo(data.get("geoData"))
     return Metadata(
         taken_at=taken_at,
         taken_at_source=DateSource.SIDECAR if taken_at else DateSource.NONE,
-        location=_geo(data.get("geoDataExif")) or _geo(data.get("geoData")),
+        location=camera or shown,
+        edited_location=_edited(camera, shown),
         description=_text(data.get("description")),
         favorite=data.get("favorited") is True,
         archived=data.get("archived") is True,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -124,6 +126,8 @@ class State:
         self._lock_file: TextIO | None = None
         self._tables: dict[str, Any] = {}
         self._by_checksum: dict[tuple[str, str], str] | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         if readonly and not path.exists():
             self._tables = {name: {} for name in _TABLES}
             return
@@ -176,6 +180,8 @@ class State:
                 # WAL + NORMAL: a commit survives the process being killed, cheaply.
                 table.conn.execute("PRAGMA synchronous=NORMAL")
             self._tables[name] = table
+        if not self.readonly:
+            self._reader = sqlite3.connect(self.path, check_same_thread=False)
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
@@ -207,6 +213,9 @@ class State:
         return int(self._tables["meta"].get("schema_version", SCHEMA_VERSION))
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         for table in self._tables.values():
             if isinstance(table, SqliteDict):
                 table.close()
@@ -224,7 +233,15 @@ class State:
     # -- items -----------------------------------------------------------------------------
 
     def get(self, identity: str) -> ItemRecord | None:
-        data = self._tables["items"].get(identity)
+        """Planning asks once per item: a direct indexed read (WAL shows it every commit
+        made through sqlitedict) instead of a round trip through sqlitedict's thread."""
+        if self._reader is None:
+            data = self._tables["items"].get(identity)
+        else:
+            with self._reader_lock:
+                row = self._reader.execute(
+                    'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
+            data = None if row is None else _decode(row[0])
         return None if data is None else ItemRecord.from_json(data)
 
     def put(self, record: ItemRecord) -> None:

@@ -45,9 +45,9 @@ from bench.immich_export import (  # noqa: E402
     write_big_video_export,
     write_mixed_export,
 )
+from bench.results import write_section  # noqa: E402
 from importer.cli import main as cli_main  # noqa: E402
 
-RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "immich"
 MB = 1 << 20
 
@@ -191,20 +191,6 @@ def machine() -> str:
             f"httpx {httpx.__version__}{load} at start")
 
 
-def write_section(text: str) -> None:
-    begin, end = f"<!-- begin:{SECTION} -->", f"<!-- end:{SECTION} -->"
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current, encoding="utf-8")
-
-
-
-
 Measured = tuple[Phase, Phase, Phase, str]
 
 
@@ -336,7 +322,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

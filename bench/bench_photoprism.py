@@ -26,10 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.results import write_section  # noqa: E402
 from tests.exportgen import make_items, write_zip_parts  # noqa: E402
 from tests.fakes.photoprism import APP_PASSWORD  # noqa: E402
 
-RESULTS = REPO / "bench" / "RESULTS.md"
 NAME = "photoprism"
 
 
@@ -93,7 +93,6 @@ def section(args: argparse.Namespace, m: dict[str, float | int]) -> str:
     command = (f".venv/bin/python bench/bench_photoprism.py --items {args.items} "
                f"--pad {args.pad} --workers {args.workers}")
     return "\n".join([
-        f"<!-- begin:{NAME} -->",
         "## PhotoPrism (fake server over loopback, separate process)",
         "",
         f"Command: `{command}`  ",
@@ -107,16 +106,7 @@ def section(args: argparse.Namespace, m: dict[str, float | int]) -> str:
         f"{mb / m['seconds']:.1f} MB/s |",
         f"| HTTP requests (first import) | {m['requests']} in {m['batches']} import batches |",
         f"| re-run (nothing new) | {m['rerun']:.2f} s, {m['rerun_requests']} HTTP requests |",
-        f"<!-- end:{NAME} -->",
     ])
-
-
-def write_section(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"<!-- begin:{NAME} -->.*?<!-- end:{NAME} -->", re.S)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else (
-        old.rstrip("\n") + "\n\n" + text)
-    RESULTS.write_text(new.rstrip("\n") + "\n")
 
 
 def main() -> int:
@@ -128,7 +118,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-photoprism-") as tmp:
         figures = measure(args, Path(tmp))
     text = section(args, figures)
-    write_section(text)
+    write_section(NAME, text)
     print(text)
     return 0
 

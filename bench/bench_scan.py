@@ -25,7 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-RESULTS = REPO / "bench" / "RESULTS.md"
+
+from bench.results import write_section  # noqa: E402
+
 NAME = "bench_scan"
 
 
@@ -99,18 +101,6 @@ def machine() -> str:
             f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
 
 
-def write_section(text: str) -> None:
-    begin, end = f"<!-- begin:{NAME} -->", f"<!-- end:{NAME} -->"
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=100_000)
@@ -135,7 +125,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     command = "python bench/bench_scan.py" + (
         f" --items {args.items}" if args.items != 100_000 else "")
-    write_section(f"""## Takeout scan and match ({NAME})
+    write_section(NAME, f"""## Takeout scan and match ({NAME})
 
 Scanning and matching a {args.items:,}-item synthetic export (tests/exportgen.py
 `make_quirky_items`: every naming quirk, edited copies, live photos, 5 albums) split into

@@ -14,7 +14,6 @@ import io
 import os
 import platform
 import random
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from bench import results  # noqa: E402
 from importer.metadata import tz  # noqa: E402
 from importer.model import DateSource, GeoPoint, MediaFile, MediaType, Metadata  # noqa: E402
 from importer.prepare import prepare_file  # noqa: E402
 
 NAME = "metadata"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 META = Metadata(taken_at=datetime(2019, 7, 4, 9, 15, tzinfo=UTC),
                 taken_at_source=DateSource.SIDECAR, location=GeoPoint(38.7139, -9.1334, 45.0),
                 description="Tram 28 in Alfama")
@@ -125,7 +124,6 @@ def _hash_stream(stream: io.RawIOBase) -> str:
 
 def write_section(rows: list[tuple[str, float, float]], lookups_per_s: float) -> None:
     lines = [
-        f"<!-- begin:{NAME} -->",
         f"## {NAME}", "",
         "`python bench/metadata.py` — " + f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -134,14 +132,9 @@ def write_section(rows: list[tuple[str, float, float]], lookups_per_s: float) ->
         *(f"| {name} | {t * 1000:.1f} ms | {h * 1000:.1f} ms | {t / h:.2f}x |"
           for name, t, h in rows),
         "", f"GPS time zone look-ups: {lookups_per_s:,.0f}/s (one thread, random land+sea).",
-        f"<!-- end:{NAME} -->",
     ]
     section = "\n".join(lines)
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- begin:{NAME} -->.*?<!-- end:{NAME} -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    results.write_section(NAME, section)
     print(section)
 
 

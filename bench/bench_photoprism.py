@@ -97,7 +97,6 @@ def section(args: argparse.Namespace, m: dict[str, float | int]) -> str:
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
-        "Figures are provisional until re-measured on a quiet machine.",
         "",
         "| measure | value |",
         "|---|---|",

@@ -116,6 +116,7 @@ def main() -> None:
         build_child(Path(args.build[0]), int(args.build[1]), args.build[2])
         return
     rows = []
+    load = os.getloadavg()[0]
     for fmt in ("zip", "tgz"):
         parts = build(args.data, args.items, fmt)
         size = sum(p.stat().st_size for p in parts) / 2**20
@@ -137,7 +138,7 @@ also the second pass spooling each item, released at once). Target for zip: < 30
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Measured {time.strftime('%Y-%m-%d')} on {machine()} (shared with other work: provisional).
+Measured {time.strftime('%Y-%m-%d')} on {machine()}, load average {load:.2f} at the start.
 Reproduce: `.venv/bin/{command}` (builds the export once under $TMPDIR).
 """)
 

@@ -127,7 +127,7 @@ def write_section(rows: list[tuple[str, float, float]], lookups_per_s: float) ->
         f"## {NAME}", "",
         "`python bench/metadata.py` — " + f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d} (machine shared: provisional)", "",
+        f"{datetime.now(UTC):%Y-%m-%d}, load average {os.getloadavg()[0]:.2f}", "",
         "| case | prepare_file | hashing alone | overhead |", "|---|---|---|---|",
         *(f"| {name} | {t * 1000:.1f} ms | {h * 1000:.1f} ms | {t / h:.2f}x |"
           for name, t, h in rows),

@@ -23,7 +23,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -297,22 +297,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                remaining = size
-                while remaining:
-                    chunk = self.rfile.read(min(remaining, READ_CHUNK))
-                    if not chunk:
-                        raise ValueError("connection closed mid-body")
-                    remaining -= len(chunk)
-                    yield chunk
+                yield from self._exactly(size)
                 self.rfile.readline()
         else:
-            remaining = int(self.headers.get("Content-Length") or 0)
-            while remaining:
-                chunk = self.rfile.read(min(remaining, READ_CHUNK))
-                if not chunk:
-                    raise ValueError("connection closed mid-body")
-                remaining -= len(chunk)
-                yield chunk
+            yield from self._exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _exactly(self, remaining: int) -> Iterator[bytes]:
+        while remaining:
+            chunk = self.rfile.read(min(remaining, READ_CHUNK))
+            if not chunk:
+                raise ValueError("connection closed mid-body")
+            remaining -= len(chunk)
+            yield chunk
 
     def _drain(self) -> None:
         try:

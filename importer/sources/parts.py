@@ -172,6 +172,16 @@ def clean_member_path(name: str) -> str:
     return nfc("/".join(parts))
 
 
+def member_entry(part: Part, raw_name: str, size: int, ref: Any) -> Entry | Problem:
+    """An archive member as an Entry, or the problem with its name: every archive format
+    refuses and names members the same way."""
+    if unsafe_member(raw_name):
+        return Problem(f"{part.name}:{raw_name}",
+                       "unsafe path in archive (absolute or '..'), ignored")
+    folder, name = split_path(clean_member_path(raw_name))
+    return Entry(part, intern_folder(folder), name, size, ref)
+
+
 def _is_archive(path: Path) -> bool:
     lower = path.name.lower()
     return lower.endswith(ZIP_SUFFIXES + TAR_SUFFIXES)

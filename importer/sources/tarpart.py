@@ -30,10 +30,9 @@ from importer.sources.parts import (
     SourceError,
     Wanted,
     clean_member_path,
-    intern_folder,
+    member_entry,
     read_head,
     split_path,
-    unsafe_member,
 )
 from importer.sources.spool import Spool, Spooled, SpoolError
 
@@ -144,15 +143,12 @@ class TarPart:
                 wanted: Wanted) -> Listed | Problem | None:
         if member.isdir():
             return None
-        raw_name = member.name
-        if unsafe_member(raw_name):
-            return Problem(f"{self.name}:{raw_name}", "unsafe path in archive (absolute or "
-                                                      "'..'), ignored")
-        folder, name = split_path(clean_member_path(raw_name))
-        entry = Entry(self, intern_folder(folder), name, member.size, ordinal)
+        entry = member_entry(self, member.name, member.size, ordinal)
+        if isinstance(entry, Problem):
+            return entry
         if not member.isfile():
             return Problem(entry.location, "not a regular file (a link or a device), ignored")
-        want = min(wanted(name, member.size), member.size)
+        want = min(wanted(entry.name, member.size), member.size)
         if not want:
             return entry, None
         stream = tar.extractfile(member)

@@ -23,11 +23,8 @@ from importer.sources.parts import (
     Problem,
     SourceError,
     Wanted,
-    clean_member_path,
-    intern_folder,
+    member_entry,
     read_head,
-    split_path,
-    unsafe_member,
 )
 
 _EOCD = struct.Struct("<4s4H2LH")
@@ -177,12 +174,10 @@ class ZipPart:
                 wanted: Wanted) -> Listed | Problem | None:
         if member.raw_name.endswith(("/", "\\")):
             return None
-        location = f"{self.name}:{member.raw_name}"
-        if unsafe_member(member.raw_name):
-            return Problem(location, "unsafe path in archive (absolute or '..'), ignored")
-        folder, name = split_path(clean_member_path(member.raw_name))
-        entry = Entry(self, intern_folder(folder), name, member.size, offset)
-        want = wanted(name, member.size)
+        entry = member_entry(self, member.raw_name, member.size, offset)
+        if isinstance(entry, Problem):
+            return entry
+        want = wanted(entry.name, member.size)
         if not want:
             return entry, None
         try:

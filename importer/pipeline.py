@@ -192,11 +192,7 @@ class Pipeline:
             if job.action is not None:
                 record_failure(self.state, self.gallery.target, job.action, job.error)
             return
-        action = job.action or self._plan(job.item, job.asset.identity)
-        if job.action is None and action.kind is not ActionKind.UPLOAD:
-            self._dispatch(action, None)
-        else:
-            self._dispatch(action, job.asset)
+        self._dispatch(job.action or self._plan(job.item, job.asset.identity), job.asset)
 
     def _check_batch(self, size: int) -> None:
         """Our state first, then one bulk look-up on the target for the rest."""
@@ -206,11 +202,9 @@ class Pipeline:
         unknown: list[str] = []
         for _, asset in batch:
             for sha1 in asset.primary.checksums:
-                identity = self.state.find_by_checksum(target, sha1)
-                record = self.state.get(identity) if identity else None
-                on_target = record.on(target) if record else None
-                if on_target is not None and on_target.remote_id:
-                    known[sha1] = on_target.remote_id
+                remote_id = self.state.remote_by_checksum(target, sha1)
+                if remote_id is not None:
+                    known[sha1] = remote_id
                 else:
                     unknown.append(sha1)
         if unknown and self.gallery.capabilities.checksum_lookup:

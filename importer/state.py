@@ -125,7 +125,7 @@ class State:
         self.readonly = readonly
         self._lock_file: TextIO | None = None
         self._tables: dict[str, Any] = {}
-        self._by_checksum: dict[tuple[str, str], str] | None = None
+        self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         if readonly and not path.exists():
@@ -258,20 +258,29 @@ class State:
 
     def find_by_checksum(self, target: str, sha1: str) -> str | None:
         """Identity of an item already on `target` whose source or written bytes hash to sha1."""
+        found = self._checksum_index().get((target, sha1))
+        return None if found is None else found[0]
+
+    def remote_by_checksum(self, target: str, sha1: str) -> str | None:
+        """Remote id on `target` of bytes hashing to sha1 that an earlier run put there."""
+        found = self._checksum_index().get((target, sha1))
+        return None if found is None else found[1]
+
+    def _checksum_index(self) -> dict[tuple[str, str], tuple[str, str]]:
         if self._by_checksum is None:
             self._by_checksum = {}
             for record in self.items():
                 self._index(record)
-        return self._by_checksum.get((target, sha1))
+        return self._by_checksum
 
     def _index(self, record: ItemRecord) -> None:
         assert self._by_checksum is not None
         for target, rec in record.targets.items():
-            if not rec.done:
+            if not rec.done or rec.remote_id is None:
                 continue
             for sha1 in (record.source_sha1, rec.written_sha1):
                 if sha1:
-                    self._by_checksum[(target, sha1)] = record.identity
+                    self._by_checksum[(target, sha1)] = (record.identity, rec.remote_id)
 
     # -- albums ----------------------------------------------------------------------------
 

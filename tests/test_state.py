@@ -43,6 +43,8 @@ def test_round_trip_and_checksum_lookup(tmp_path: Path) -> None:
         assert state.find_by_checksum("folder:/x", "a" * 40) == "https://photos.google.com/photo/A"
         assert state.find_by_checksum("folder:/x", "b" * 40) == "https://photos.google.com/photo/A"
         assert state.find_by_checksum("folder:/other", "a" * 40) is None
+        assert state.remote_by_checksum("folder:/x", "b" * 40) == "r1"
+        assert state.remote_by_checksum("folder:/other", "b" * 40) is None
         assert state.schema_version == SCHEMA_VERSION
 
 

@@ -83,10 +83,11 @@ class AlbumSync:
             return
         keys = frozenset(a.key for a in (albums if current is None else current))
         self._seen |= keys
+        if albums:
+            self._current[identity] = keys
         for album in albums:
             self._albums[album.key] = album
             self._pending.setdefault(album.key, []).append((identity, remote_id))
-            self._current[identity] = keys
             self._size += album.key not in self._held
         if self._size >= FLUSH_AT:
             self._flush(final=False)

@@ -89,6 +89,11 @@ class ProgressFile:
         now = self._clock()
         total = self._expected()
         total = total if total is not None else self._total
+        if total is not None or state != "running":
+            # The source's total counts media files; a few other files (a damaged sidecar,
+            # an HTML page) are steps too. Never show more done than total; at the end
+            # everything accounted for is the total.
+            total = self._files if state != "running" else max(total or 0, self._files)
         files_rate, bytes_rate = self._rates(now)
         eta = None
         if total is not None and files_rate > 0 and state == "running":

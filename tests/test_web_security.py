@@ -133,7 +133,7 @@ def test_no_secret_in_pages_logs_or_errors(state_file: Path,
     assert "Previews are not available" in reclaim and "127.0.0.1:9" in reclaim
     for answer in bodies:
         assert API_KEY not in answer.text and TOKEN not in answer.text
-        assert "nosniff" == answer.headers["x-content-type-options"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
     assert API_KEY not in caplog.text and TOKEN not in caplog.text
     assert "previews from immich" in caplog.text
 

@@ -27,7 +27,7 @@ log = logging.getLogger("gphotos_importer.web")
 def overview(state_file: Path) -> dict[str, Any]:
     """Per target: counts by outcome, verified, bytes imported, albums; the runs."""
     if not state_file.exists():
-        return {"state": str(state_file), "items": 0, "targets": [], "runs": [],
+        return {"state": str(state_file), "item_total": 0, "targets": [], "runs": [],
                 "missing": True}
     data = status_data(state_file)
     with State(state_file, readonly=True) as state:
@@ -39,10 +39,10 @@ def overview(state_file: Path) -> dict[str, Any]:
             sent[str(run.get("target"))] = sent.get(str(run.get("target")), 0) + run["bytes_sent"]
     names = sorted(set(data["counts"]) | set(albums))
     targets = [{"target": name, "counts": data["counts"].get(name, {}),
-                "items": sum(n for k, n in data["counts"].get(name, {}).items()
+                "item_count": sum(n for k, n in data["counts"].get(name, {}).items()
                              if k != "verified"),
                 "bytes": sent.get(name, 0), "albums": albums.get(name, 0)} for name in names]
-    return {"state": str(state_file), "items": data["items"], "targets": targets,
+    return {"state": str(state_file), "item_total": data["items"], "targets": targets,
             "runs": list(reversed(runs[-RUNS_SHOWN:])), "missing": False}
 
 

@@ -17,21 +17,22 @@ from importer.state import State
 RUNS_SHOWN = 5
 _PARENS = re.compile(r"\s*\([^()]*\)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_NUMBER = re.compile(r"\d+")
+_NUMBERED = re.compile(r"[^\s:,;]*\d[^\s:,;]*")
 _FILE_PREFIX = re.compile(r"^[^\s:]+\.[A-Za-z0-9]{1,5}: ")
 CSV_FIELDS = ("run", "target", "outcome", "group", "reason", "file", "kind")
 
 
 def reason_group(reason: str) -> str:
     """What problems have in common: the reason without the details that differ per file
-    (parenthesised details, quoted names, numbers, a leading `NAME.ext: `)."""
+    (parenthesised details, quoted names, words with digits such as ids and file names, a
+    leading `NAME.ext: `)."""
     text = _FILE_PREFIX.sub("", reason.strip())
     while True:
         shorter = _PARENS.sub("", text)
         if shorter == text:
             break
         text = shorter
-    text = _NUMBER.sub("N", _QUOTED.sub("…", text)).strip(" :;,")
+    text = _NUMBERED.sub("…", _QUOTED.sub("…", text)).strip(" :;,")
     return text or "no reason given"
 
 

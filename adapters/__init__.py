@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.base import Gallery, TargetUnavailable
+from adapters.base import Gallery, TargetUnavailable, Thumbnails
 from importer.config import ConfigError, Settings
 
 SCHEMES = ("folder", "immich", "photoprism")
@@ -53,3 +53,21 @@ def open_target(spec: str, settings: Settings) -> Gallery:
         return PhotoPrismTarget(rest, Credentials(pp.token, pp.username, pp.password),
                                 batch=pp.batch)
     raise TargetUnavailable(f"--to {spec}: the {scheme} adapter is not available in this version")
+
+
+def open_thumbnails(spec: str, settings: Settings) -> Thumbnails:
+    """Read-only previews of a target's items (the review page proxies them)."""
+    scheme, rest = split_target(spec)
+    if scheme == "folder":
+        from adapters.folder.thumbnails import FolderThumbnails
+
+        return FolderThumbnails(Path(rest))
+    if scheme == "immich":
+        from adapters.immich.thumbnails import ImmichThumbnails
+
+        return ImmichThumbnails(rest, settings.immich.api_key)
+    from adapters.photoprism.client import Credentials
+    from adapters.photoprism.thumbnails import PhotoPrismThumbnails
+
+    pp = settings.photoprism
+    return PhotoPrismThumbnails(rest, Credentials(pp.token, pp.username, pp.password))

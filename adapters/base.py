@@ -131,5 +131,22 @@ class BatchUploader(Protocol):
         ...
 
 
+class ThumbnailMissing(GalleryError):
+    """The gallery has no item (or no preview) under that id."""
+
+
+@runtime_checkable
+class Thumbnails(Protocol):
+    """Optional: small preview images of items already in the gallery, for the review page,
+    which proxies them so the browser never holds a key. Open one with
+    `adapters.open_thumbnails`; it needs only read access."""
+
+    def thumbnail(self, remote_id: str) -> tuple[bytes, str]:
+        """(image bytes, MIME type) of the item's preview; ThumbnailMissing if unknown."""
+        ...
+
+    def close(self) -> None: ...
+
+
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}

@@ -81,7 +81,26 @@ def _add_verify(commands: Any) -> None:
     ver.set_defaults(handler=lambda args, out: verify(settings_from(args), out))
 
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify)
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="the local web page: progress, problems, "
+                                              "reclaim review")
+    serve.add_argument("--to", metavar="TARGET", help="target whose default state to show")
+    serve.add_argument("--bind", metavar="ADDRESS",
+                       help="address to listen on (default 127.0.0.1; any other needs a token)")
+    serve.add_argument("--port", type=int, metavar="PORT", help="port (default 8765)")
+    common_options(serve)
+
+    def run(args: argparse.Namespace, out: Console) -> int:
+        from importer.web.server import serve as serve_page
+
+        return serve_page(settings_from(args), out, bind=args.bind, port=args.port,
+                          config_file=args.config)
+
+    serve.set_defaults(handler=run)
+
+
+COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,
+                                               _add_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

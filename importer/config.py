@@ -77,6 +77,17 @@ class MetadataSettings:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class WebSettings:
+    """The local page (`serve`, `watch --web`). Any bind address but loopback needs a token:
+    `token`, else the file `token_file`, else GPI_WEB_TOKEN(_FILE), else one is generated."""
+
+    bind: StrictStr = "127.0.0.1"
+    port: StrictInt = Field(default=8765, ge=0, le=65535)
+    token: StrictStr | None = None
+    token_file: StrictStr | None = None
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     sources: list[StrictStr] = field(default_factory=list)
     to: StrictStr | None = None
@@ -88,6 +99,7 @@ class Settings:
     photoprism: PhotoPrismSettings = field(default_factory=PhotoPrismSettings)
     takeout: TakeoutSettings = field(default_factory=TakeoutSettings)
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -112,6 +112,11 @@ class RunReport:
         with self._lock:
             self.album_problems.append(AlbumProblem(album, reason))
 
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """The problem files as the JSON report writes them, for the state (web page)."""
+        with self._lock:
+            return [_entry_json(entry) for entry in self.problems]
+
     def finish(self) -> None:
         self.finished = now_iso()
 

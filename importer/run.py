@@ -18,6 +18,7 @@ from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEven
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, plan_item
 from importer.prepare import PrepareError, prepare
+from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.report import RunReport
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
@@ -77,14 +78,17 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
         try:
-            with RichProgress(lambda: source.expected_files) as progress:
-                Pipeline(gallery, state, settings, report, progress).run(source.scan())
+            live = ProgressFile(progress_path(state.path, gallery.target), gallery.target,
+                                lambda: source.expected_files)
+            with RichProgress(lambda: source.expected_files) as progress, live:
+                Pipeline(gallery, state, settings, report, TeeProgress(progress, live)).run(
+                    source.scan())
             report.export = source.stats.as_dict()
         finally:
             report.target_stats = dict(gallery.stats())
             gallery.close()
             report.finish()
-            state.add_run(report.summary())
+            state.add_run(report.summary(), problems=report.problem_rows())
     return report
 
 

@@ -22,7 +22,11 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
-_TABLES = ("meta", "items", "albums", "runs")
+_TABLES = ("meta", "items", "albums", "runs", "problems")
+PROBLEM_RUNS_KEPT = 20
+"""Runs whose problem rows (failed, unreadable, unmatched, skipped files) the state keeps."""
+MAX_PROBLEM_ROWS = 20_000
+"""Problem rows kept per run; the rest are only counted (the run report has them all)."""
 
 
 class StateError(Exception):
@@ -314,10 +318,40 @@ class State:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def add_run(self, summary: dict[str, Any]) -> None:
+    def add_run(self, summary: dict[str, Any],
+                problems: list[dict[str, Any]] | None = None) -> str:
+        """Record a finished run; its problem rows (for the web page) go beside it under the
+        same key, and those of runs older than the last PROBLEM_RUNS_KEPT are dropped."""
         runs = self._tables["runs"]
-        runs[f"{len(runs):08d}"] = summary
+        key = f"{len(runs):08d}"
+        runs[key] = summary
         runs.commit()
+        if problems is not None:
+            table = self._tables["problems"]
+            table[key] = {"rows": problems[:MAX_PROBLEM_ROWS],
+                          "more": max(0, len(problems) - MAX_PROBLEM_ROWS)}
+            for old in sorted(table.keys())[:-PROBLEM_RUNS_KEPT]:
+                del table[old]
+            table.commit()
+        return key
 
     def runs(self) -> list[dict[str, Any]]:
         return [value for _, value in sorted(self._tables["runs"].items())]
+
+    def recent_problems(self, runs: int) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(run key, run summary, {"rows", "more"}) of the last `runs` runs that recorded
+        problem rows, newest first."""
+        table = self._tables["problems"]
+        summaries = self._tables["runs"]
+        found = []
+        for key in sorted(table.keys(), reverse=True)[:runs]:
+            found.append((key, summaries.get(key) or {}, table[key]))
+        return found
+
+    def album_counts(self) -> dict[str, int]:
+        """Albums recorded per target."""
+        counts: dict[str, int] = {}
+        for key in self._tables["albums"]:
+            target = str(key).partition("\n")[0]
+            counts[target] = counts.get(target, 0) + 1
+        return counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.immich_model import Album, Asset, new_id, parse_instant
+from tests.fakes.previews import render
 from tests.fakes.server import Request, Response
 
 if TYPE_CHECKING:
@@ -100,6 +101,22 @@ def _assets(fake: FakeImmich) -> None:
             if isinstance(asset, Response):
                 return asset
             return Response(200, raw=asset.path.read_bytes())
+
+    @fake.route("GET", "/assets/{id}/thumbnail")
+    def thumbnail(request: Request) -> Response:
+        """`thumbnail` (the default) is WebP 250 px, `preview` JPEG 1440 px, as Immich's
+        default image settings make them."""
+        with fake.lock:
+            asset = fake._asset(request, request.params["id"], "asset.view")
+            if isinstance(asset, Response):
+                return asset
+            path = asset.path
+        size = (request.query.get("size") or ["thumbnail"])[0]
+        if size not in ("thumbnail", "preview"):
+            return fake._error(400, "size must be thumbnail or preview here")
+        fmt, side, mime = (("WEBP", 250, "image/webp") if size == "thumbnail"
+                           else ("JPEG", 1440, "image/jpeg"))
+        return Response(200, raw=render(path, side, fmt), headers={"Content-Type": mime})
 
     @fake.route("PUT", "/assets/{id}")
     def update_asset(request: Request) -> Response:

@@ -35,6 +35,7 @@ from tests.fakes.photoprism_library import (
     new_uid,
     sniff,
 )
+from tests.fakes.previews import render
 from tests.fakes.server import FakeServer, Request, Response, UploadedFile
 
 SPEC = Spec("photoprism-swagger.json")
@@ -42,6 +43,9 @@ API = "/api/v1"
 APP_PASSWORD = "app-pw-0123456789abcdef"
 USERNAME, PASSWORD = "admin", "photoprism-secret"
 VERSION = "260630-4b33d3bd1"
+_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="%s"/></svg>'
+PHOTO_SVG = _SVG % b"M3 3h18v18H3z"
+BROKEN_SVG = _SVG % b"M3 3l18 18"
 
 
 @dataclass
@@ -76,6 +80,8 @@ class FakePhotoPrism(FakeServer):
         self.file_size_limit: int | None = None
         self.upload_limit: int | None = None
         self.sessions: dict[str, SessionRec] = {}
+        self.preview_token = secrets.token_hex(4)  # one per user, as PhotoPrism's are
+        self.download_token = secrets.token_hex(4)
         self.dropped: list[str] = []
         self.imports = 0
         self.logins = 0
@@ -144,6 +150,8 @@ class FakePhotoPrism(FakeServer):
         if (request.method, request.route) in (("GET", f"{API}/status"),
                                                ("POST", f"{API}/session")):
             return None
+        if request.method == "GET" and request.route.startswith(f"{API}/t/"):
+            return None  # <img> tags send no bearer: the preview token in the URL is the key
         return None if self.session_of(request) else _error(401, "Unauthorized")
 
     def _me(self, request: Request) -> SessionRec:
@@ -158,12 +166,16 @@ class FakePhotoPrism(FakeServer):
             "application" if session.app else "local", "scope": "*",
             "user": {"UID": self.user_uid, "Name": USERNAME, "Role": "admin",
                      "SuperAdmin": True, "CanLogin": True},
-            "data": {}, "config": {"version": VERSION, "readonly": False,
-                                   "settings": {"features": dict(self.features)}},
+            "data": {}, "config": self._client_config(),
         }
         if with_token:
             body.update(id=session.token, access_token=session.token, token_type="Bearer")
         return body
+
+    def _client_config(self) -> dict[str, Any]:
+        return {"version": VERSION, "readonly": False, "previewToken": self.preview_token,
+                "downloadToken": self.download_token,
+                "settings": {"features": dict(self.features)}}
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -174,6 +186,8 @@ class FakePhotoPrism(FakeServer):
             ("GET", "/session"): lambda r: Response(200, self._session_body(self._me(r), False)),
             ("GET", "/session/{id}"): self._get_session,
             ("DELETE", "/session"): self._logout,
+            ("GET", "/config"): lambda r: Response(200, self._client_config()),
+            ("GET", "/t/{thumb}/{token}/{size}"): self._thumb,
             ("POST", "/users/{uid}/upload/{token}"): self._upload,
             ("PUT", "/users/{uid}/upload/{token}"): self._import,
             ("GET", "/files/{hash}"): self._file,
@@ -271,6 +285,21 @@ class FakePhotoPrism(FakeServer):
         return Response(200, {"code": 200, "message": "Upload has been processed"})
 
     # -- files and photos ------------------------------------------------------------------
+
+    def _thumb(self, request: Request) -> Response:
+        """`GetThumb`: a wrong token is 403 with a broken-image SVG; an unknown hash is 200
+        with a generic photo SVG (PhotoPrism's answers); else a JPEG of the size asked."""
+        params = request.params
+        if params["token"] != self.preview_token:
+            return Response(403, raw=BROKEN_SVG, headers={"Content-Type": "image/svg+xml"})
+        with self.lock:
+            record = self.library.by_hash(params["thumb"].split("-")[0])
+            path = record.path if record is not None else None
+        if path is None:
+            return Response(200, raw=PHOTO_SVG, headers={"Content-Type": "image/svg+xml"})
+        side = int(params["size"].rpartition("_")[2])
+        return Response(200, raw=render(path, side, "JPEG"),
+                        headers={"Content-Type": "image/jpeg"})
 
     def _file(self, request: Request) -> Response:
         with self.lock:

@@ -333,7 +333,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests.append((request.method, request.path, response.status))
         if response.raw is not None:
-            payload, ctype = response.raw, "application/octet-stream"
+            payload = response.raw
+            ctype = None if "Content-Type" in response.headers else "application/octet-stream"
         elif response.body is None:
             payload, ctype = b"", None
         else:

@@ -32,7 +32,7 @@ from importer.model import (
     PreparedAsset,
     ScanEvent,
 )
-from importer.plan import Action, ActionKind, plan_item, synced_values
+from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_values
 from importer.prepare import PrepareError, prepare
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
@@ -123,8 +123,7 @@ class Pipeline:
             self._dispatch(self._plan(item, identity), None)
 
     def _plan(self, item: MediaItem, identity: str) -> Action:
-        record = self.state.get(identity)
-        return plan_item(item, identity, record, self.gallery.target, self.settings.takeout)
+        return plan_for(item, identity, self.state, self.gallery.target, self.settings.takeout)
 
     def _dispatch(self, action: Action, prepared: PreparedAsset | None) -> None:
         if action.kind is ActionKind.SKIP:
@@ -134,6 +133,8 @@ class Pipeline:
                 self._prepare(action.item, action)
             else:
                 self._to_check.append((action, prepared))
+        elif action.kind is ActionKind.COMPLETE:
+            self._submit_send(act.complete, self.gallery, action, prepared)
         elif action.kind is ActionKind.UPDATE:
             allowed = self._allowed_updates(action)
             self._submit_send(act.update, self.gallery, action, allowed)
@@ -192,7 +193,9 @@ class Pipeline:
             if job.action is not None:
                 record_failure(self.state, self.gallery.target, job.action, job.error)
             return
-        self._dispatch(job.action or self._plan(job.item, job.asset.identity), job.asset)
+        action = job.action or self._plan(job.item, job.asset.identity)
+        self._dispatch(after_prepare(action, job.asset, self.state, self.gallery.target),
+                       job.asset)
 
     def _check_batch(self, size: int) -> None:
         """Our state first, then one bulk look-up on the target for the rest."""

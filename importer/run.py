@@ -16,14 +16,16 @@ from adapters import open_target, split_target, target_key
 from importer.config import ConfigError, Settings
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
-from importer.plan import Action, ActionKind, plan_item
+from importer.plan import Action, ActionKind, plan_for
 from importer.prepare import PrepareError, prepare
 from importer.report import RunReport
+from importer.sources.picker import PickerSource, open_picker
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
 from importer.ui import RichProgress, print_summary
 
 STATE_NAME = "state.sqlite"
+Source = TakeoutSource | PickerSource
 
 
 def default_state_path(target_spec: str | None, env: dict[str, str] | None = None) -> Path:
@@ -45,8 +47,10 @@ def state_path(settings: Settings) -> Path:
 
 
 def _require(settings: Settings) -> str:
-    if not settings.sources:
+    if settings.source == "takeout" and not settings.sources:
         raise ConfigError("no SOURCE given: name Takeout parts (.zip, .tgz) or folders")
+    if settings.source == "takeout" and settings.album:
+        raise ConfigError("--album is for --from picker (a Takeout brings its own albums)")
     if not settings.to:
         raise ConfigError("no target: give --to folder:DIR, immich:URL or photoprism:URL")
     target_key(settings.to)  # validates the syntax before anything is opened
@@ -55,7 +59,8 @@ def _require(settings: Settings) -> str:
 
 def run_import(settings: Settings, out: Console) -> int:
     spec = _require(settings)
-    source = TakeoutSource([Path(s) for s in settings.sources], settings.takeout)
+    source: Source = (open_picker(settings, out) if settings.source == "picker"
+                      else TakeoutSource([Path(s) for s in settings.sources], settings.takeout))
     try:
         if settings.dry_run:
             report = dry_run(source, settings, spec, out)
@@ -72,10 +77,12 @@ def run_import(settings: Settings, out: Console) -> int:
     return 1 if report.failed else 0
 
 
-def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) -> RunReport:
+def _import(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
     with State(state_path(settings)) as state:
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
+        if isinstance(source, PickerSource):
+            source.consult(state, gallery.target)
         try:
             with RichProgress(lambda: source.expected_files) as progress:
                 Pipeline(gallery, state, settings, report, progress).run(source.scan())
@@ -88,11 +95,13 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
     return report
 
 
-def dry_run(source: TakeoutSource, settings: Settings, spec: str, out: Console) -> RunReport:
+def dry_run(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
     """Print the plan. Opens the state read-only and never opens the target."""
     key = target_key(spec)
     report = RunReport(key, dry_run=True)
     with State(state_path(settings), readonly=True) as state:
+        if isinstance(source, PickerSource):
+            source.consult(state, key)
         for action in _plans(source.scan(), state, key, settings, report):
             line = f"{action.kind:<14} {action.item.file.location}  ({action.reason})"
             if action.albums and action.kind is not ActionKind.SKIP:
@@ -124,7 +133,7 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
         try:
             identity = _identity(event, report, settings)
             if identity is not None:
-                yield plan_item(event, identity, state.get(identity), key, settings.takeout)
+                yield plan_for(event, identity, state, key, settings.takeout)
         finally:
             event.release()  # a dry run reads a spooled .tgz member at most once
 

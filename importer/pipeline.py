@@ -9,7 +9,7 @@ the size of the export.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -90,7 +90,7 @@ class Pipeline:
 
     def run(self, events: Iterable[ScanEvent]) -> RunReport:
         try:
-            for event in events:
+            for event in _finishing_first(events, self._finish_in_flight):
                 if isinstance(event, Accounted):
                     self._account(event)
                     continue
@@ -98,13 +98,16 @@ class Pipeline:
                 while self._busy() and (self._busy() >= self._limit
                                         or self._held > MAX_HELD_BYTES):
                     self._step()
-            while self._busy():
-                self._step()
-            self.albums.flush()
+            self._finish_in_flight()
         finally:
             self._preparers.shutdown(wait=True, cancel_futures=True)
             self._senders.shutdown(wait=True, cancel_futures=True)
         return self.report
+
+    def _finish_in_flight(self) -> None:
+        while self._busy():
+            self._step()
+        self.albums.flush()
 
     def _busy(self) -> int:
         """Items in flight (a batch upload counts each of its items), bounding memory."""
@@ -264,6 +267,22 @@ class Pipeline:
         self._held -= item.held_bytes
         item.release()
         self.progress.advance(outcome, size)
+
+
+def _finishing_first(events: Iterable[ScanEvent], finish: Callable[[], None]
+                     ) -> Iterator[ScanEvent]:
+    """`events`, but when the source fails mid-way (a Google authorization revoked), what
+    is already in flight is finished and recorded before the error goes on."""
+    iterator = iter(events)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            return
+        except Exception:
+            finish()
+            raise
+        yield event
 
 
 def _prepare_job(item: MediaItem, action: Action | None,

@@ -157,6 +157,12 @@ class TokenKeeper:
                 self._refresh()
             return str(self.credentials.token)
 
+    def check(self) -> None:
+        """Refresh now: proves Google still accepts the saved authorization before a run
+        opens anything (an access token saved earlier may outlive a revoked grant)."""
+        with self._lock:
+            self._refresh()
+
     def refreshed(self, stale: str) -> str:
         """A fresh token after `stale` was refused (unless another thread already did)."""
         with self._lock:

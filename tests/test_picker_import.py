@@ -278,3 +278,16 @@ def test_picking_again_into_another_album_keeps_the_first(
     assert len(google.downloads) == 2 and len(immich.owned()) == 2
     for data in immich_view(immich).values():
         assert data["albums"] == ["First", "Second"]
+
+
+def test_revoked_before_the_run_stops_before_anything(
+        tmp_path: Path, google: FakeGooglePhotos, cli: Callable[..., CliResult]) -> None:
+    stock(google, truth())
+    config = google.config(tmp_path)
+    google.oauth.revoke()
+    library = tmp_path / "library"
+    result = cli("import", "--from", "picker", "--to", f"folder:{library}", "--config", config)
+    assert result.code == 2 and result.err.strip().count("\n") == 0, result.err
+    assert "no longer accepts the saved authorization (invalid_grant" in result.err
+    assert "run `gphotos-importer auth google --client-secrets FILE` again" in result.err
+    assert google.sessions == {} and not library.exists()

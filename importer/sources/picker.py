@@ -215,6 +215,6 @@ def open_picker(settings: Settings, out: Console) -> PickerSource:
         raise ConfigError("--from picker imports what you pick in Google Photos: give no "
                           "SOURCE")
     keeper = TokenKeeper(load_credentials(settings.google))
-    keeper.bearer()  # refreshed now: a revoked authorization stops before anything starts
+    keeper.check()  # a revoked authorization stops here, before anything is opened
     api = PickerApi(settings.google.picker_root_url, keeper)
     return PickerSource(api, settings, show_link(out), download=not settings.dry_run)

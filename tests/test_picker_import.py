@@ -291,3 +291,18 @@ def test_revoked_before_the_run_stops_before_anything(
     assert "no longer accepts the saved authorization (invalid_grant" in result.err
     assert "run `gphotos-importer auth google --client-secrets FILE` again" in result.err
     assert google.sessions == {} and not library.exists()
+
+
+def test_a_replaced_path_stays_gone_after_a_crash(tmp_path: Path) -> None:
+    """library.jsonl is a journal: a move written before a crash (no compaction on close)
+    still removes the old path when the library is opened again."""
+    from adapters.folder.index import LibraryIndex
+
+    index = LibraryIndex(tmp_path / "library.jsonl")
+    index.put({"path": "2021/01/a.jpg", "sha1": "1" * 40, "albums": []})
+    index.move("2021/01/a.jpg", {"path": "2021/02/a.jpg", "sha1": "2" * 40, "albums": []})
+    index._journal.close()  # killed: no compaction
+    reopened = LibraryIndex(tmp_path / "library.jsonl")
+    assert [e["path"] for e in reopened.entries()] == ["2021/02/a.jpg"]
+    assert reopened.path_for("1" * 40) is None and reopened.path_for("2" * 40) == "2021/02/a.jpg"
+    reopened.close()

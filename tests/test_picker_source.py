@@ -258,3 +258,22 @@ def test_the_link_is_shown_with_its_qr_code(fake: FakeGooglePhotos, tmp_path: Pa
     uri = f"https://photos.google.com/picker/{next(iter(fake.sessions))}"
     assert uri in printed.splitlines()
     assert decode_terminal_qr(printed) == [uri]
+
+
+@given(moment=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1),
+                           timezones=st.just(UTC)),
+       digits=st.sampled_from([0, 3, 6, 9]), seconds=st.decimals(0, 10**6, places=9))
+def test_google_timestamps_and_durations_parse(moment: datetime, digits: int,
+                                               seconds: Any) -> None:
+    """RFC 3339 as Google writes it (Z-normalized, 0/3/6/9 fractional digits) and
+    google-duration strings ("1.5s")."""
+    from importer.sources.picker_api import _instant, _seconds
+
+    fraction = f"{moment.microsecond:06d}000"[:digits]
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + "Z"
+    parsed = _instant(text)
+    assert parsed is not None and parsed.utcoffset() == timedelta(0)
+    cut = {0: timedelta(seconds=1), 3: timedelta(milliseconds=1)}.get(digits)
+    assert parsed == moment if cut is None else moment - cut < parsed <= moment
+    assert _seconds(f"{seconds}s") == pytest.approx(float(seconds))
+    assert _seconds(str(seconds)) is None

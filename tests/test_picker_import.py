@@ -306,3 +306,35 @@ def test_a_replaced_path_stays_gone_after_a_crash(tmp_path: Path) -> None:
     assert [e["path"] for e in reopened.entries()] == ["2021/02/a.jpg"]
     assert reopened.path_for("1" * 40) is None and reopened.path_for("2" * 40) == "2021/02/a.jpg"
     reopened.close()
+
+
+def test_photoprism_keeps_one_photo_per_item_too(
+        tmp_path: Path, google: FakeGooglePhotos, monkeypatch: pytest.MonkeyPatch,
+        cli: Callable[..., CliResult]) -> None:
+    from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
+
+    items = truth()
+    stock(google, items)
+    monkeypatch.setenv("PHOTOPRISM_TOKEN", APP_PASSWORD)
+    with FakePhotoPrism(index_delay=0.01) as prism:
+        assert isinstance(prism, FakePhotoPrism)
+        target = ("--to", f"photoprism:{prism.url}", "--state", tmp_path / "state.sqlite",
+                  "--config", google.config(tmp_path))
+        picked = cli("import", "--from", "picker", *target, "--album", "Picked")
+        assert picked.code == 0, picked.out + picked.err
+        assert len(prism.library.photos) == 4
+        later = cli("import", *write_folder(tmp_path / "takeout", items).sources, *target)
+        assert later.code == 0, later.out + later.err
+        assert len(prism.library.photos) == 4  # metadata added, no second photo
+        with State(tmp_path / "state.sqlite", readonly=True) as state:
+            uids = {r.google_url: r.on(f"photoprism:{prism.url}") for r in state.items()}
+        for item in items:
+            record = uids[item.url]
+            assert record is not None and record.remote_id is not None
+            photo = prism.library.photos[record.remote_id]
+            assert photo.taken_at == item.taken_at
+            assert ((photo.lat, photo.lng) if photo.lat or photo.lng else None) == item.location
+            assert (photo.caption or None, photo.favorite) == (item.description, item.favorite)
+            assert (photo.deleted_at is not None) is item.archived
+            assert prism.album_titles(photo.uid) == {*item.albums, "Picked"}
+        assert prism.rejected == [] and prism.violations == []

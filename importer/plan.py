@@ -149,13 +149,15 @@ def plan_for(item: MediaItem, identity: str, state: State, target: str,
     return same_photo_action(action, other, target, "same capture time and name")
 
 
-def after_prepare(action: Action, asset: PreparedAsset, state: State, target: str) -> Action:
+def after_prepare(action: Action, asset: PreparedAsset | None, state: State, target: str
+                  ) -> Action:
     """A Takeout item about to be uploaded whose photo the target holds from the Picker:
-    found by the original's bytes, else by capture second and name."""
+    found by the original's bytes, else by capture second and name (all a dry run, which
+    reads no bytes, can check)."""
     item = action.item
     if action.kind is not ActionKind.UPLOAD or item.picker_id is not None:
         return action
-    for sha1 in asset.primary.checksums:
+    for sha1 in asset.primary.checksums if asset is not None else ():
         identity = state.find_by_checksum(target, sha1)
         other = state.get(identity) if identity is not None else None
         if other is not None and other.origin == PICKER:

@@ -16,7 +16,7 @@ from adapters import open_target, split_target, target_key
 from importer.config import ConfigError, Settings
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
-from importer.plan import Action, ActionKind, plan_for
+from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.prepare import PrepareError, prepare
 from importer.report import RunReport
 from importer.sources.picker import PickerSource, open_picker
@@ -133,7 +133,8 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
         try:
             identity = _identity(event, report, settings)
             if identity is not None:
-                yield plan_for(event, identity, state, key, settings.takeout)
+                action = plan_for(event, identity, state, key, settings.takeout)
+                yield after_prepare(action, None, state, key)
         finally:
             event.release()  # a dry run reads a spooled .tgz member at most once
 

@@ -181,6 +181,9 @@ def test_folder_library_swaps_in_the_originals(
     assert all(e.get("origin") == "picker" for e in library_entries(library))
 
     takeout = write_folder(tmp_path / "takeout", items)
+    plan = cli("import", *takeout.sources, *target, "--dry-run")
+    assert plan.code == 0 and plan.out.count("complete ") == 4, plan.out  # time and name
+    assert "upload " not in plan.out
     result = cli("import", *takeout.sources, *target)
     assert result.code == 0, result.out + result.err
     files = originals(library)

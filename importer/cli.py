@@ -21,10 +21,9 @@ from adapters.base import AuthError, TargetUnavailable
 from importer import __version__
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings
-from importer.google_auth import GoogleAuthError, run_auth
+from importer.google_errors import GoogleAuthError, PickerError
 from importer.run import run_import
 from importer.sources.parts import SourceError
-from importer.sources.picker_api import PickerError
 from importer.state import StateError
 from importer.ui import console
 
@@ -104,9 +103,14 @@ def _add_auth(commands: Any) -> None:
     auth.add_argument("--no-browser", action="store_true",
                       help="print the link instead of opening a browser")
     common_options(auth)
-    auth.set_defaults(handler=lambda args, out: run_auth(
-        settings_from(args), args.client_secrets, out, console=args.console, port=args.port,
-        open_browser=not args.no_browser))
+    auth.set_defaults(handler=_auth)
+
+
+def _auth(args: argparse.Namespace, out: Console) -> int:
+    from importer.google_auth import run_auth  # loads Google's OAuth libraries
+
+    return run_auth(settings_from(args), args.client_secrets, out, console=args.console,
+                    port=args.port, open_browser=not args.no_browser)
 
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,

@@ -31,17 +31,15 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from rich.console import Console
 
 from importer.config import ConfigError, GoogleSettings, Settings
+from importer.google_errors import AGAIN, GoogleAuthError
+
+__all__ = ["AGAIN", "SCOPE", "GoogleAuthError", "TokenKeeper", "load_credentials"]
 
 SCOPE = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly"
 TOKEN_NAME = "google-token.json"
 CONSOLE_PORT = 8085
 LOOPBACK_TIMEOUT = 600
-AGAIN = "run `gphotos-importer auth google --client-secrets FILE` again"
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-class GoogleAuthError(Exception):
-    """No usable authorization for Google; the message is one line saying what to do."""
 
 
 def token_path(google: GoogleSettings, env: Mapping[str, str] | None = None) -> Path:

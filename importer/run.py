@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from rich.console import Console
 
@@ -19,13 +20,23 @@ from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.prepare import PrepareError, prepare
 from importer.report import RunReport
-from importer.sources.picker import PickerSource, open_picker
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
 from importer.ui import RichProgress, print_summary
 
+if TYPE_CHECKING:
+    from importer.sources.picker import PickerSource
+
 STATE_NAME = "state.sqlite"
-Source = TakeoutSource | PickerSource
+Source = Union[TakeoutSource, "PickerSource"]
+
+
+@runtime_checkable
+class ConsultsState(Protocol):
+    """A source that asks the planner before fetching (the Picker: no download of what
+    the plan would not upload)."""
+
+    def consult(self, state: State, target: str) -> None: ...
 
 
 def default_state_path(target_spec: str | None, env: dict[str, str] | None = None) -> Path:
@@ -59,8 +70,13 @@ def _require(settings: Settings) -> str:
 
 def run_import(settings: Settings, out: Console) -> int:
     spec = _require(settings)
-    source: Source = (open_picker(settings, out) if settings.source == "picker"
-                      else TakeoutSource([Path(s) for s in settings.sources], settings.takeout))
+    source: Source
+    if settings.source == "picker":
+        from importer.sources.picker import open_picker  # loads Google's client libraries
+
+        source = open_picker(settings, out)
+    else:
+        source = TakeoutSource([Path(s) for s in settings.sources], settings.takeout)
     try:
         if settings.dry_run:
             report = dry_run(source, settings, spec, out)
@@ -81,7 +97,7 @@ def _import(source: Source, settings: Settings, spec: str, out: Console) -> RunR
     with State(state_path(settings)) as state:
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
-        if isinstance(source, PickerSource):
+        if isinstance(source, ConsultsState):
             source.consult(state, gallery.target)
         try:
             with RichProgress(lambda: source.expected_files) as progress:
@@ -100,7 +116,7 @@ def dry_run(source: Source, settings: Settings, spec: str, out: Console) -> RunR
     key = target_key(spec)
     report = RunReport(key, dry_run=True)
     with State(state_path(settings), readonly=True) as state:
-        if isinstance(source, PickerSource):
+        if isinstance(source, ConsultsState):
             source.consult(state, key)
         for action in _plans(source.scan(), state, key, settings, report):
             line = f"{action.kind:<14} {action.item.file.location}  ({action.reason})"

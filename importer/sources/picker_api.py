@@ -29,8 +29,11 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
 from adapters.http import RetryPolicy, timeouts
-from importer.google_auth import AGAIN, GoogleAuthError, TokenKeeper, refused
+from importer.google_auth import TokenKeeper, refused
+from importer.google_errors import AGAIN, GoogleAuthError, PickerError
 from importer.sources.spool import SMALL_MEMBER, Spool, Spooled
+
+__all__ = ["PickerApi", "PickerError"]
 
 DISCOVERY = "photospicker_v1.json"
 PAGE_SIZE = 100
@@ -38,11 +41,6 @@ CHUNK = 1 << 20
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 EXPIRED_STATUSES = frozenset({403, 404, 410})
 """What a download answers once its base URL has expired (they last 60 minutes)."""
-
-
-class PickerError(Exception):
-    """The Picker cannot be used now (session gone, timed out, service refusing); the run
-    stops with this one line."""
 
 
 class NotReady(PickerError):

@@ -37,9 +37,11 @@ def fake() -> Iterator[FakeGooglePhotos]:
 
 
 def source_for(fake: FakeGooglePhotos, tmp_path: Path, *, album: str | None = None,
-               sleep: Any = None, attempts: int = 6) -> tuple[PickerSource, list[str]]:
+               sleep: Any = None, attempts: int = 6, max_items: int = 2000
+               ) -> tuple[PickerSource, list[str]]:
     token, _ = fake.token_file(tmp_path / "token.json")
-    google = GoogleSettings(token_file=str(token), picker_root_url=f"{fake.url}/")
+    google = GoogleSettings(token_file=str(token), picker_root_url=f"{fake.url}/",
+                            max_items=max_items)
     keeper = TokenKeeper(load_credentials(google))
     api = PickerApi(google.picker_root_url, keeper, policy=RetryPolicy(attempts=attempts),
                     sleep=sleep or (lambda seconds: None))
@@ -85,7 +87,8 @@ def test_pages_of_picked_items_all_arrive_once(fake: FakeGooglePhotos, tmp_path:
     assert sorted(suffix for _, suffix in fake.downloads) == ["d"] * 230 + ["dv"] * 3
     pages = [path for method, path, _ in fake.requests if path.startswith("/v1/mediaItems")]
     assert len(pages) == 3  # 100 + 100 + 33
-    assert fake.sessions[next(iter(fake.sessions))].polls == 3
+    session = fake.sessions[next(iter(fake.sessions))]
+    assert session.polls == 3 and session.max_items == 2000
     assert fake.live_sessions() == []  # deleted at the end
     assert source.expected_files == source.stats.picked == 233
     assert not list(tmp_path.glob("gphotos-importer-spool-*/*"))  # all released
@@ -277,3 +280,19 @@ def test_google_timestamps_and_durations_parse(moment: datetime, digits: int,
     assert parsed == moment if cut is None else moment - cut < parsed <= moment
     assert _seconds(f"{seconds}s") == pytest.approx(float(seconds))
     assert _seconds(str(seconds)) is None
+
+
+def test_max_items_is_checked_and_sent(fake: FakeGooglePhotos, tmp_path: Path) -> None:
+    from importer.config import ConfigError, build_settings
+
+    fake.pick(*library(fake, 5))
+    source, _ = source_for(fake, tmp_path, max_items=3)
+    assert len(read_all(source.scan())) == 3  # the picker lets the user choose 3 at most
+    source.close()
+
+    config = tmp_path / "c.yaml"
+    config.write_text("google:\n  max_items: 2001\n")
+    with pytest.raises(ConfigError, match=r"google\.max_items"):
+        build_settings(config, {}, env={})
+    config.write_text("google:\n  max_items: 3\n")
+    assert build_settings(config, {}, env={}).google.max_items == 3

@@ -147,6 +147,17 @@ class Thumbnails(Protocol):
 
     def close(self) -> None: ...
 
+@runtime_checkable
+class Replaces(Protocol):
+    """Optional: a target that swaps the bytes of an item it holds for better ones (the
+    folder library puts a Takeout original in place of the Picker's download of the same
+    photo). Galleries without it keep their copy and only get the metadata."""
+
+    def replace(self, remote_id: str, asset: PreparedAsset) -> UploadResult:
+        """Put `asset` where `remote_id` is; the old bytes go only once the new ones are
+        complete. Returns the item's (possibly new) remote id."""
+        ...
+
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}

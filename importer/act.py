@@ -15,6 +15,7 @@ from adapters.base import (
     BatchUploader,
     Gallery,
     GalleryError,
+    Replaces,
     TargetUnavailable,
     UploadResult,
     UploadStatus,
@@ -137,3 +138,27 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemRes
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc))
     return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id)
+
+
+def complete(gallery: Gallery, action: Action, prepared: PreparedAsset) -> ItemResult:
+    """A Takeout item whose photo the target holds from the Picker (see plan.COMPLETE): a
+    target that can swaps in the original; any other gets Google's metadata set on the
+    copy it has. The albums follow as for any item."""
+    previous = action.previous
+    assert previous is not None and previous.remote_id is not None
+    metadata = prepared.item.metadata
+    try:
+        if isinstance(gallery, Replaces):
+            placed = gallery.replace(previous.remote_id, prepared)
+            settle(gallery, placed.remote_id, metadata, placed.applied | prepared.carried)
+            return ItemResult(action, FileOutcome.UPDATED, f"{action.reason}: the Takeout "
+                              "original replaced the Picker copy", placed.remote_id, prepared,
+                              placed.live_video_id)
+        settle(gallery, previous.remote_id, metadata, frozenset())
+    except FATAL:
+        raise
+    except GalleryError as exc:
+        return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    return ItemResult(action, FileOutcome.UPDATED, f"duplicate: {action.reason}; Takeout "
+                      "metadata added to it, no second asset", previous.remote_id, prepared,
+                      previous.live_video_id, target_sha1=previous.written_sha1)

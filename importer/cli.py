@@ -21,13 +21,15 @@ from adapters.base import AuthError, TargetUnavailable
 from importer import __version__
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings
+from importer.google_errors import GoogleAuthError, PickerError
 from importer.run import run_import
 from importer.sources.parts import SourceError
 from importer.state import StateError
 from importer.ui import console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError)
+USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError,
+                GoogleAuthError, PickerError)
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -47,6 +49,8 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         "report": getattr(args, "report", None),
         "dry_run": getattr(args, "dry_run", None),
         "workers": getattr(args, "workers", None),
+        "source": getattr(args, "source", None),
+        "album": getattr(args, "album", None),
         **extra,
     }
     return build_settings(args.config, flags)
@@ -61,6 +65,11 @@ def _add_import(commands: Any) -> None:
     imp.add_argument("--dry-run", action="store_true", default=None,
                      help="print the plan; change nothing")
     imp.add_argument("--workers", type=int, metavar="N", help="parallel uploads (default 4)")
+    imp.add_argument("--from", dest="source", choices=("takeout", "picker"),
+                     help="takeout (default: the SOURCE parts) or picker (pick items in "
+                          "Google Photos; run `auth google` first)")
+    imp.add_argument("--album", metavar="TITLE", help="with --from picker: album to put the "
+                                                      "picked items in")
     common_options(imp)
     imp.set_defaults(handler=lambda args, out: run_import(settings_from(args), out))
 
@@ -99,8 +108,31 @@ def _add_serve(commands: Any) -> None:
     serve.set_defaults(handler=run)
 
 
+def _add_auth(commands: Any) -> None:
+    auth = commands.add_parser("auth", help="let gphotos-importer read what you pick in "
+                                            "Google Photos (for import --from picker)")
+    auth.add_argument("provider", choices=("google",))
+    auth.add_argument("--client-secrets", type=Path, metavar="FILE", required=True,
+                      help="the OAuth client JSON (a Desktop app client) from Google Cloud")
+    auth.add_argument("--console", action="store_true",
+                      help="no browser here (SSH): print the link, paste back the address")
+    auth.add_argument("--port", type=int, metavar="N",
+                      help="loopback port for Google's redirect (default: any free one)")
+    auth.add_argument("--no-browser", action="store_true",
+                      help="print the link instead of opening a browser")
+    common_options(auth)
+    auth.set_defaults(handler=_auth)
+
+
+def _auth(args: argparse.Namespace, out: Console) -> int:
+    from importer.google_auth import run_auth  # loads Google's OAuth libraries
+
+    return run_auth(settings_from(args), args.client_secrets, out, console=args.console,
+                    port=args.port, open_browser=not args.no_browser)
+
+
 COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,
-                                               _add_serve)
+                                               _add_serve, _add_auth)
 
 
 def build_parser() -> argparse.ArgumentParser:

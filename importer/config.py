@@ -60,6 +60,21 @@ class TakeoutSettings:
     """Where `.tgz` members wait while imported (default: the system's temporary folder)."""
 
 
+@dataclass(frozen=True, config=_STRICT)
+class GoogleSettings:
+    """Google's side, for `auth google` and `import --from picker`. The endpoints are
+    settings so tests (and proxies) can stand in for Google; None means the value in the
+    OAuth client file (Google's own endpoints)."""
+
+    token_file: StrictStr | None = None
+    """Where the OAuth token is kept (default: beside the state, see README)."""
+    picker_root_url: StrictStr = "https://photospicker.googleapis.com/"
+    token_uri: StrictStr | None = None
+    auth_uri: StrictStr | None = None
+    max_items: StrictInt = Field(default=2000, ge=1, le=2000)
+    """Items one picking session may select (the Picker API allows up to 2000)."""
+
+
 _FIELD_NAMES = {"date": "taken_at", "location": "location", "description": "description"}
 
 
@@ -100,6 +115,11 @@ class Settings:
     takeout: TakeoutSettings = field(default_factory=TakeoutSettings)
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    source: Literal["takeout", "picker"] = "takeout"
+    """`--from`: read Takeout parts, or the items picked in Google Photos' picker."""
+    album: StrictStr | None = None
+    """`--album`: with `--from picker`, the album the picked items go into."""
+    google: GoogleSettings = field(default_factory=GoogleSettings)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

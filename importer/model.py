@@ -27,6 +27,9 @@ class DateSource(enum.StrEnum):
     EXIF = "exif"
     SIDECAR = "sidecar"
     FILENAME = "filename"
+    PICKER = "picker"
+    """Google's capture time as the Picker API gives it (`createTime`): an instant, like
+    the sidecar's `photoTakenTime`."""
     NONE = "none"
 
 
@@ -44,6 +47,8 @@ class FileKind(enum.StrEnum):
     LIVE_PART = "live-photo part"
     ALBUM_COPY = "album copy"
     JSON = "json"
+    PICKED = "picked"
+    """Downloaded through the Picker API (no sidecar: Google's metadata came with it)."""
     OTHER = "other"
 
 
@@ -159,10 +164,15 @@ class MediaItem:
     copies: tuple[str, ...] = ()
     sidecar: str | None = None
     variant_of: str | None = None
+    picker_id: str | None = None
+    """The Picker API's media item id when the item came from the Picker (a download that
+    lacks the location, albums and flags, and for videos a transcoded copy)."""
 
     @property
     def kind(self) -> FileKind:
         """What the primary file is, for the report."""
+        if self.picker_id:
+            return FileKind.PICKED
         if self.variant_of:
             return FileKind.EDITED
         return FileKind.ORIGINAL if self.sidecar else FileKind.NO_SIDECAR
@@ -180,7 +190,10 @@ class MediaItem:
 
     @property
     def google_identity(self) -> str | None:
-        """The identity Google gave it, when the export carried one."""
+        """The identity Google gave it, when the export carried one: the media item id for a
+        Picker item (its content checksum is recorded beside it)."""
+        if self.picker_id:
+            return f"picker:{self.picker_id}"
         url = self.metadata.google_url
         if not url:
             return None

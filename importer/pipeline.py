@@ -9,7 +9,7 @@ the size of the export.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,7 +32,7 @@ from importer.model import (
     PreparedAsset,
     ScanEvent,
 )
-from importer.plan import Action, ActionKind, plan_item, synced_values
+from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_values
 from importer.prepare import PrepareError, prepare
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
@@ -90,7 +90,7 @@ class Pipeline:
 
     def run(self, events: Iterable[ScanEvent]) -> RunReport:
         try:
-            for event in events:
+            for event in _finishing_first(events, self._finish_in_flight):
                 if isinstance(event, Accounted):
                     self._account(event)
                     continue
@@ -98,13 +98,16 @@ class Pipeline:
                 while self._busy() and (self._busy() >= self._limit
                                         or self._held > MAX_HELD_BYTES):
                     self._step()
-            while self._busy():
-                self._step()
-            self.albums.flush()
+            self._finish_in_flight()
         finally:
             self._preparers.shutdown(wait=True, cancel_futures=True)
             self._senders.shutdown(wait=True, cancel_futures=True)
         return self.report
+
+    def _finish_in_flight(self) -> None:
+        while self._busy():
+            self._step()
+        self.albums.flush()
 
     def _busy(self) -> int:
         """Items in flight (a batch upload counts each of its items), bounding memory."""
@@ -123,8 +126,7 @@ class Pipeline:
             self._dispatch(self._plan(item, identity), None)
 
     def _plan(self, item: MediaItem, identity: str) -> Action:
-        record = self.state.get(identity)
-        return plan_item(item, identity, record, self.gallery.target, self.settings.takeout)
+        return plan_for(item, identity, self.state, self.gallery.target, self.settings.takeout)
 
     def _dispatch(self, action: Action, prepared: PreparedAsset | None) -> None:
         if action.kind is ActionKind.SKIP:
@@ -134,6 +136,8 @@ class Pipeline:
                 self._prepare(action.item, action)
             else:
                 self._to_check.append((action, prepared))
+        elif action.kind is ActionKind.COMPLETE:
+            self._submit_send(act.complete, self.gallery, action, prepared)
         elif action.kind is ActionKind.UPDATE:
             allowed = self._allowed_updates(action)
             self._submit_send(act.update, self.gallery, action, allowed)
@@ -192,7 +196,9 @@ class Pipeline:
             if job.action is not None:
                 record_failure(self.state, self.gallery.target, job.action, job.error)
             return
-        self._dispatch(job.action or self._plan(job.item, job.asset.identity), job.asset)
+        action = job.action or self._plan(job.item, job.asset.identity)
+        self._dispatch(after_prepare(action, job.asset, self.state, self.gallery.target),
+                       job.asset)
 
     def _check_batch(self, size: int) -> None:
         """Our state first, then one bulk look-up on the target for the rest."""
@@ -261,6 +267,22 @@ class Pipeline:
         self._held -= item.held_bytes
         item.release()
         self.progress.advance(outcome, size)
+
+
+def _finishing_first(events: Iterable[ScanEvent], finish: Callable[[], None]
+                     ) -> Iterator[ScanEvent]:
+    """`events`, but when the source fails mid-way (a Google authorization revoked), what
+    is already in flight is finished and recorded before the error goes on."""
+    iterator = iter(events)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            return
+        except Exception:
+            finish()
+            raise
+        yield event
 
 
 def _prepare_job(item: MediaItem, action: Action | None,

@@ -1,24 +1,36 @@
 """Decide, then act: one action per item, from the item and what the state remembers.
 
-Pure: no I/O, so dry runs print exactly what a real run would do, and every rule here is
-testable with plain values.
+`plan_item` and `same_photo_action` are pure: no I/O, so dry runs print exactly what a real
+run would do, and every rule here is testable with plain values. `plan_for` and
+`after_prepare` only read the state to feed them.
+
+The same photo can come twice: picked through the Picker API (a download without the
+location, a transcoded video) and later in a Takeout (the original, with its metadata).
+It stays one item on the target: the Takeout completes the Picker's copy (`COMPLETE`),
+and a Picker item the target already holds from Takeout is not downloaded at all.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from importer.config import TakeoutSettings
-from importer.model import Album, FileOutcome, MediaItem, Metadata
-from importer.state import ItemRecord, TargetRecord
+from importer.model import Album, FileOutcome, MediaItem, Metadata, PreparedAsset
+from importer.state import ItemRecord, State, TargetRecord
+
+PICKER = "picker"
 
 
 class ActionKind(enum.StrEnum):
     UPLOAD = "upload"
     UPDATE = "update"
     ADD_TO_ALBUMS = "add to albums"
+    COMPLETE = "complete"
+    """A Takeout item whose photo the target holds from the Picker: its original and
+    metadata complete that copy (the folder library swaps the file; galleries get the
+    metadata and albums, never a second asset)."""
     SKIP = "skip"
 
 
@@ -32,6 +44,8 @@ class Action:
     changed: frozenset[str] = frozenset()
     previous: TargetRecord | None = None
     skip_outcome: FileOutcome = FileOutcome.SKIPPED
+    same_as: str | None = None
+    """COMPLETE: identity of the Picker record whose copy this item completes."""
 
 
 def synced_values(metadata: Metadata) -> dict[str, Any]:
@@ -73,6 +87,8 @@ def plan_item(
     missing = tuple(a for a in item.albums if a.key not in previous.albums)
     now = synced_values(item.metadata)
     changed = frozenset(k for k, v in now.items() if previous.synced.get(k) != v)
+    if item.picker_id is not None:  # the Picker knows no flags, place or caption to follow
+        changed = frozenset()
     if changed:
         reason = "changed in Google Photos: " + ", ".join(sorted(changed))
         return Action(ActionKind.UPDATE, item, identity, reason, missing, changed, previous)
@@ -82,3 +98,72 @@ def plan_item(
                       previous=previous)
     return Action(ActionKind.SKIP, item, identity, f"imported {previous.at}",
                   previous=previous, skip_outcome=FileOutcome.ALREADY_THERE)
+
+
+def _counting_recorded(item: MediaItem, previous: TargetRecord) -> MediaItem:
+    """A Picker item says nothing about its other albums: count the recorded ones as
+    current, so adding it to one more album never looks like an album renamed in Google."""
+    known = {a.key for a in item.albums}
+    kept = tuple(Album(key, key) for key in previous.albums if key not in known)
+    return replace(item, albums=(*item.albums, *kept)) if kept else item
+
+
+def same_photo_action(action: Action, other: ItemRecord, target: str, how: str) -> Action:
+    """`action` (an upload) for an item whose photo `target` already holds, imported from
+    the other source (`other`, matched by `how`)."""
+    on_target = other.on(target)
+    assert on_target is not None and on_target.done
+    item = action.item
+    if item.picker_id is None:
+        return Action(ActionKind.COMPLETE, item, action.identity,
+                      f"same photo as the Picker import of {other.name} ({how})",
+                      albums=item.albums, previous=on_target, same_as=other.identity)
+    missing = tuple(a for a in item.albums if a.key not in on_target.albums)
+    why = f"already imported from Takeout as {other.name} ({how}); not downloaded"
+    if missing:
+        return Action(ActionKind.ADD_TO_ALBUMS, _counting_recorded(item, on_target),
+                      other.identity, why + "; new album(s): "
+                      + ", ".join(a.title for a in missing), missing, previous=on_target)
+    return Action(ActionKind.SKIP, item, other.identity, why, previous=on_target,
+                  skip_outcome=FileOutcome.ALREADY_THERE)
+
+
+def _names(item: MediaItem) -> tuple[str | None, ...]:
+    return item.file.name, item.metadata.title
+
+
+def plan_for(item: MediaItem, identity: str, state: State, target: str,
+             settings: TakeoutSettings) -> Action:
+    """The plan with what the state knows: the item's record and, for a Picker item not yet
+    on the target, a Takeout record of the same photo (same capture second and name)."""
+    record = state.get(identity)
+    if item.picker_id is not None and record is not None and record.on(target) is not None:
+        item = _counting_recorded(item, record.targets[target])
+    action = plan_item(item, identity, record, target, settings)
+    taken = item.metadata.taken_at
+    if action.kind is not ActionKind.UPLOAD or item.picker_id is None or taken is None:
+        return action
+    other = state.same_photo(target, taken, _names(item), origin=None)
+    if other is None:
+        return action
+    return same_photo_action(action, other, target, "same capture time and name")
+
+
+def after_prepare(action: Action, asset: PreparedAsset | None, state: State, target: str
+                  ) -> Action:
+    """A Takeout item about to be uploaded whose photo the target holds from the Picker:
+    found by the original's bytes, else by capture second and name (all a dry run, which
+    reads no bytes, can check)."""
+    item = action.item
+    if action.kind is not ActionKind.UPLOAD or item.picker_id is not None:
+        return action
+    for sha1 in asset.primary.checksums if asset is not None else ():
+        identity = state.find_by_checksum(target, sha1)
+        other = state.get(identity) if identity is not None else None
+        if other is not None and other.origin == PICKER:
+            return same_photo_action(action, other, target, "same bytes")
+    taken = item.metadata.taken_at
+    other = state.same_photo(target, taken, _names(item), PICKER) if taken else None
+    if other is None:
+        return action
+    return same_photo_action(action, other, target, "same capture time and name")

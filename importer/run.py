@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from rich.console import Console
 
@@ -16,7 +17,7 @@ from adapters import open_target, split_target, target_key
 from importer.config import ConfigError, Settings
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
-from importer.plan import Action, ActionKind, plan_item
+from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.prepare import PrepareError, prepare
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.report import RunReport
@@ -24,7 +25,19 @@ from importer.sources.takeout import TakeoutSource
 from importer.state import State
 from importer.ui import RichProgress, print_summary
 
+if TYPE_CHECKING:
+    from importer.sources.picker import PickerSource
+
 STATE_NAME = "state.sqlite"
+Source = Union[TakeoutSource, "PickerSource"]
+
+
+@runtime_checkable
+class ConsultsState(Protocol):
+    """A source that asks the planner before fetching (the Picker: no download of what
+    the plan would not upload)."""
+
+    def consult(self, state: State, target: str) -> None: ...
 
 
 def default_state_path(target_spec: str | None, env: dict[str, str] | None = None) -> Path:
@@ -46,8 +59,10 @@ def state_path(settings: Settings) -> Path:
 
 
 def _require(settings: Settings) -> str:
-    if not settings.sources:
+    if settings.source == "takeout" and not settings.sources:
         raise ConfigError("no SOURCE given: name Takeout parts (.zip, .tgz) or folders")
+    if settings.source == "takeout" and settings.album:
+        raise ConfigError("--album is for --from picker (a Takeout brings its own albums)")
     if not settings.to:
         raise ConfigError("no target: give --to folder:DIR, immich:URL or photoprism:URL")
     target_key(settings.to)  # validates the syntax before anything is opened
@@ -56,7 +71,13 @@ def _require(settings: Settings) -> str:
 
 def run_import(settings: Settings, out: Console) -> int:
     spec = _require(settings)
-    source = TakeoutSource([Path(s) for s in settings.sources], settings.takeout)
+    source: Source
+    if settings.source == "picker":
+        from importer.sources.picker import open_picker  # loads Google's client libraries
+
+        source = open_picker(settings, out)
+    else:
+        source = TakeoutSource([Path(s) for s in settings.sources], settings.takeout)
     try:
         if settings.dry_run:
             report = dry_run(source, settings, spec, out)
@@ -73,10 +94,12 @@ def run_import(settings: Settings, out: Console) -> int:
     return 1 if report.failed else 0
 
 
-def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) -> RunReport:
+def _import(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
     with State(state_path(settings)) as state:
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
+        if isinstance(source, ConsultsState):
+            source.consult(state, gallery.target)
         try:
             live = ProgressFile(progress_path(state.path, gallery.target), gallery.target,
                                 lambda: source.expected_files)
@@ -92,11 +115,13 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
     return report
 
 
-def dry_run(source: TakeoutSource, settings: Settings, spec: str, out: Console) -> RunReport:
+def dry_run(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
     """Print the plan. Opens the state read-only and never opens the target."""
     key = target_key(spec)
     report = RunReport(key, dry_run=True)
     with State(state_path(settings), readonly=True) as state:
+        if isinstance(source, ConsultsState):
+            source.consult(state, key)
         for action in _plans(source.scan(), state, key, settings, report):
             line = f"{action.kind:<14} {action.item.file.location}  ({action.reason})"
             if action.albums and action.kind is not ActionKind.SKIP:
@@ -128,7 +153,8 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
         try:
             identity = _identity(event, report, settings)
             if identity is not None:
-                yield plan_item(event, identity, state.get(identity), key, settings.takeout)
+                action = plan_for(event, identity, state, key, settings.takeout)
+                yield after_prepare(action, None, state, key)
         finally:
             event.release()  # a dry run reads a spooled .tgz member at most once
 

@@ -13,7 +13,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +79,10 @@ class TargetRecord:
         return cls(**data)
 
 
+_OPTIONAL = ("origin", "taken_at", "title", "same_as")
+"""Item fields added after schema 1: written only when set, absent means None."""
+
+
 @dataclass(frozen=True)
 class ItemRecord:
     identity: str
@@ -85,6 +90,15 @@ class ItemRecord:
     source_sha1: str | None = None
     google_url: str | None = None
     targets: dict[str, TargetRecord] = field(default_factory=dict)
+    origin: str | None = None
+    """"picker" for an item read through the Picker API; None for Takeout."""
+    taken_at: str | None = None
+    """Google's capture instant (ISO 8601), to recognise the same photo from the other
+    source; records without it fall back to the target's synced value."""
+    title: str | None = None
+    """The file name Google knows when it differs from `name` (Takeout cuts long names)."""
+    same_as: str | None = None
+    """Identity of the record of the same photo from the other source (Picker/Takeout)."""
 
     def on(self, target: str) -> TargetRecord | None:
         return self.targets.get(target)
@@ -93,18 +107,30 @@ class ItemRecord:
         return replace(self, targets={**self.targets, target: record})
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for name in _OPTIONAL:
+            if data[name] is None:
+                del data[name]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ItemRecord:
         targets = {k: TargetRecord.from_json(v) for k, v in data.get("targets", {}).items()}
+        optional = {name: data.get(name) for name in _OPTIONAL}
         return cls(
             identity=data["identity"],
             name=data["name"],
             source_sha1=data.get("source_sha1"),
             google_url=data.get("google_url"),
             targets=targets,
+            **optional,
         )
+
+    def moment(self, target: str) -> str | None:
+        """The capture instant known for this item (recorded, else as synced to target)."""
+        on_target = self.on(target)
+        synced = on_target.synced.get("taken_at") if on_target is not None else None
+        return self.taken_at or (synced if isinstance(synced, str) else None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,16 @@ class AlbumRecord:
     remote_id: str
     title: str
     members: int | None = None
+
+
+PhotoKey = tuple[str, int, str]
+
+
+def photo_key(target: str, moment: str, name: str) -> PhotoKey:
+    """Target, capture second (UTC) and file name compared without case or Unicode form:
+    the Picker and Takeout name the same photo alike, and give its time to the second."""
+    second = int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() // 1)
+    return target, second, unicodedata.normalize("NFC", name).casefold()
 
 
 Migration = Callable[["State"], None]
@@ -130,6 +166,7 @@ class State:
         self._lock_file: TextIO | None = None
         self._tables: dict[str, Any] = {}
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
+        self._by_photo: dict[PhotoKey, set[str]] | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         if readonly and not path.exists():
@@ -255,6 +292,8 @@ class State:
         items.commit()
         if self._by_checksum is not None:
             self._index(record)
+        if self._by_photo is not None:
+            self._index_photo(record)
 
     def items(self) -> Iterator[ItemRecord]:
         for _, data in self._tables["items"].items():
@@ -285,6 +324,35 @@ class State:
             for sha1 in (record.source_sha1, rec.written_sha1):
                 if sha1:
                     self._by_checksum[(target, sha1)] = (record.identity, rec.remote_id)
+
+    def same_photo(self, target: str, taken_at: datetime, names: Iterable[str | None],
+                   origin: str | None) -> ItemRecord | None:
+        """A record from `origin` ("picker", or None for Takeout) already on `target` with
+        the same capture second and file name: the same photo read from the other source."""
+        if self._by_photo is None:
+            self._by_photo = {}
+            for each in self.items():
+                self._index_photo(each)
+        moment = taken_at.isoformat()
+        for key in {photo_key(target, moment, name) for name in names if name}:
+            for identity in sorted(self._by_photo.get(key, ())):
+                found = self.get(identity)
+                on_target = found.on(target) if found is not None else None
+                if found is not None and on_target is not None and on_target.done \
+                        and found.origin == origin:
+                    return found
+        return None
+
+    def _index_photo(self, record: ItemRecord) -> None:
+        assert self._by_photo is not None
+        for target, on_target in record.targets.items():
+            moment = record.moment(target)
+            if not on_target.done or moment is None:
+                continue
+            for name in {record.name, record.title}:
+                if name:
+                    self._by_photo.setdefault(photo_key(target, moment, name), set()).add(
+                        record.identity)
 
     # -- albums ----------------------------------------------------------------------------
 

@@ -86,6 +86,21 @@ class AlbumFolders:
             if title not in entry["albums"]:
                 self.index.update(remote_id, albums=[*entry["albums"], title])
 
+    def relink(self, old_id: str, new_id: str, titles: Sequence[str]) -> None:
+        """Album links to `old_id` point at `new_id` instead (the item's file was replaced
+        under a new name); only the albums named in `titles` can hold such links."""
+        if not self.folder.is_dir():
+            return
+        for album_dir in sorted(self.folder.iterdir()):
+            meta = self._read_meta(album_dir.name)
+            if meta is None or meta.get("title") not in titles:
+                continue
+            target = os.path.relpath(self.root / old_id, album_dir)
+            for link in album_dir.iterdir():
+                if link.is_symlink() and os.readlink(link) == target:
+                    link.unlink()
+                    self._link(album_dir.name, new_id)
+
     def _link(self, album_id: str, remote_id: str) -> None:
         album_dir = self.folder / album_id
         target = os.path.relpath(self.root / remote_id, album_dir)

@@ -35,6 +35,8 @@ def entry_for(
     }
     if video_path is not None:
         entry["live_video"] = video_path
+    if asset.item.picker_id is not None:  # a Picker download: no location, video transcoded
+        entry["origin"] = "picker"
     return entry
 
 
@@ -67,6 +69,9 @@ class LibraryIndex:
         self._journal: IO[str] = path.open("a", encoding="utf-8")
 
     def _remember(self, entry: dict[str, Any]) -> None:
+        if isinstance(entry.get("moved_to"), str):  # a file replaced under another name
+            self._forget(entry["path"])
+            return
         self._entries[entry["path"]] = entry
         for key in ("sha1", "original_sha1"):
             if entry.get(key):
@@ -94,6 +99,20 @@ class LibraryIndex:
         if metadata is not None:
             changes.update(_metadata_changes(*metadata))
         self.put({**entry, **changes})
+
+    def _forget(self, path: str) -> None:
+        self._entries.pop(path, None)
+        for sha1 in [s for s, p in self._by_sha1.items() if p == path]:
+            del self._by_sha1[sha1]
+
+    def move(self, old_path: str, entry: dict[str, Any]) -> None:
+        """`entry` replaces the item at `old_path` (a Picker copy swapped for its original):
+        the journal says where it went, so a reopened index forgets the old path."""
+        if entry["path"] != old_path:
+            self._forget(old_path)
+            self._journal.write(json.dumps({"path": old_path, "moved_to": entry["path"]},
+                                           ensure_ascii=False) + "\n")
+        self.put(entry)
 
     def _rewrite(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")

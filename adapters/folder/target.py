@@ -122,6 +122,34 @@ class FolderTarget:
             return candidate, UploadStatus.CREATED
         raise GalleryError(f"{self.root / folder}: too many files named {name.name}")
 
+    def replace(self, remote_id: str, asset: PreparedAsset) -> UploadResult:
+        """The Takeout original takes the place of the Picker's copy at `remote_id`: under
+        the same name when it has one, else beside it; the old file goes only once the new
+        one is complete and checked, and album links and `library.jsonl` follow."""
+        folder = _date_folder(asset.item.metadata)
+        name = PurePosixPath(asset.primary.filename)
+        if f"{folder}/{name.name}" == remote_id:
+            tmp = self._spool(asset.primary)
+            os.replace(tmp, self.root / remote_id)
+            _replace_xmp(self.root / remote_id, asset.primary.xmp)
+            path = remote_id
+        else:
+            path, _ = self._place(asset.primary, folder)
+        if _sha1_of(self.root / path) != asset.primary.sha1:
+            raise GalleryError(f"{self.root / path}: the new file does not check out")
+        video_path = None
+        if asset.live_video is not None:
+            video_path, _ = self._place(asset.live_video, folder, PurePosixPath(path).stem)
+        with self._lock:
+            old = self.index.get(remote_id)
+            self.index.move(remote_id, entry_for(path, asset, video_path, old))
+            if path != remote_id:
+                self.albums.relink(remote_id, path, old["albums"] if old else ())
+        if path != remote_id:
+            (self.root / remote_id).unlink(missing_ok=True)
+            _replace_xmp(self.root / remote_id, None)
+        return UploadResult(path, UploadStatus.CREATED, video_path, applied=ALL_FIELDS)
+
     # -- metadata --------------------------------------------------------------------------
 
     def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
@@ -180,6 +208,15 @@ def _sha1_of(path: Path) -> str:
         while chunk := stream.read(COPY_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _replace_xmp(path: Path, xmp: bytes | None) -> None:
+    """The sidecar beside `path` says `xmp`, or is gone when there is none."""
+    sidecar = path.with_name(path.name + ".xmp")
+    if xmp is None:
+        sidecar.unlink(missing_ok=True)
+    else:
+        _write_atomic(sidecar, xmp)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -25,6 +25,8 @@ DATE_TOLERANCE = timedelta(minutes=1)
 """Capture times closer than this are the same (Google rounds; cameras store seconds)."""
 POSITION_TOLERANCE_M = 20.0
 """Positions closer than this are the same place (rounding of DMS rationals, JSON digits)."""
+GOOGLE_INSTANTS = frozenset({DateSource.SIDECAR, DateSource.PICKER})
+"""Capture times Google gives as instants (UTC): they tell a naive EXIF time its offset."""
 _QUARTER_HOUR = 900
 
 
@@ -151,7 +153,7 @@ class _Resolver:
     def taken_at(self, zone: str | None) -> tuple[datetime | None, DateSource, bool]:
         """The capture time, where it came from, and whether its offset is assumed."""
         theirs, local = _google_time(self.google, zone)
-        sidecar = theirs if self.google.taken_at_source is DateSource.SIDECAR else None
+        sidecar = theirs if self.google.taken_at_source in GOOGLE_INSTANTS else None
         mine, assumed = _file_time(self.facts, sidecar, zone)
         own = self.facts.offset
         if own is None and mine is not None and not assumed:
@@ -163,7 +165,7 @@ class _Resolver:
             return shown, self.google.taken_at_source, False
         if (sidecar is not None and abs(mine - sidecar) > DATE_TOLERANCE
                 and self._conflict("taken_at", _describe_time(mine), _describe_time(sidecar))):
-            return present(sidecar, own, zone), DateSource.SIDECAR, False
+            return present(sidecar, own, zone), self.google.taken_at_source, False
         self.from_file.add("taken_at")
         return mine, DateSource.EXIF, assumed
 

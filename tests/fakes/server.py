@@ -287,6 +287,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             data = b"".join(stream)
             if data and mime == b"application/json":
                 request.json = json.loads(data)
+            elif mime == b"application/x-www-form-urlencoded":  # OAuth token requests
+                fields = parse_qs(data.decode("utf-8"), keep_blank_values=True)
+                request.form = {k: v[-1] for k, v in fields.items()}
         return content_type
 
     def _body_chunks(self) -> Any:

@@ -68,14 +68,23 @@ class _Prepared:
     error: str = ""
 
 
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
 class Pipeline:
+    """`stop` (e.g. a threading.Event set by a signal handler) is checked before each new
+    item is read: once set, the items in flight finish and are recorded, nothing new
+    starts, and `run` returns (watch mode's SIGTERM)."""
+
     def __init__(self, gallery: Gallery, state: State, settings: Settings, report: RunReport,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, stop: StopFlag | None = None) -> None:
         self.gallery = gallery
         self.state = state
         self.settings = settings
         self.report = report
         self.progress = progress or NoProgress()
+        self._stop = stop
         self.albums = AlbumSync(gallery, state, report)
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
@@ -91,6 +100,8 @@ class Pipeline:
     def run(self, events: Iterable[ScanEvent]) -> RunReport:
         try:
             for event in events:
+                if self._stop is not None and self._stop.is_set():
+                    break
                 if isinstance(event, Accounted):
                     self._account(event)
                     continue

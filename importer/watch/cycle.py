@@ -227,10 +227,9 @@ class Watcher:
         export = verdict.group
         result.exports["already imported"] += 1
         when = iso(float(record.get("imported_at") or 0))
-        same = "" if record.get("name") == export.name else f" as {record.get('name')}"
-        if self.once_logged(export.key, "done"):
-            self.log.info("export.skipped", f"{export.name}: same content already imported"
-                          f"{same} ({when}); skipped", export=export.name)
+        if record.get("name") != export.name and self.once_logged(export.key, "done"):
+            self.log.info("export.skipped", f"{export.name}: same content already imported "
+                          f"as {record.get('name')} ({when}); skipped", export=export.name)
         watch = self.settings.watch
         if watch.processed == "delete" and record.get("verified_at") is None:
             if time.time() - float(record.get("verify_tried") or 0) < VERIFY_RETRY:

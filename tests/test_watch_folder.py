@@ -191,3 +191,20 @@ def test_a_second_watch_on_the_same_state_is_refused(tmp_path: Path,
         fcntl.flock(held, fcntl.LOCK_EX)
         result = cli("watch", "--once", "--inbox", inbox, "--to", f"folder:{library}")
     assert result.code == 2 and "another watch is using this state (pid 4242)" in result.err
+
+
+def test_plan_and_web_seams_say_they_are_not_wired(tmp_path: Path,
+                                                   cli: Callable[..., CliResult]) -> None:
+    """`plan` after an import and `--web` call seams that, in a build without reclaim or
+    the web page, log so and change nothing; the import itself goes on."""
+    inbox, library = tmp_path / "inbox", tmp_path / "library"
+    inbox.mkdir()
+    land(tmp_path, inbox)
+    settings = config(tmp_path, "watch:\n  after_import: [verify, plan]\n")
+    result, found = once(cli, inbox, library, "--config", settings, "--web", "127.0.0.1:0")
+    assert result.code == 0, result.out
+    assert [e["event"] for e in found if e["event"] in ("web.unavailable", "plan.skipped")] == [
+        "web.unavailable", "plan.skipped"]
+    verified = [e["message"] for e in found if e["event"] == "verify"]
+    assert any("verified 12 item(s)" in str(m) for m in verified), verified
+    assert len(originals(library)) == 12

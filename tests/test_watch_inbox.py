@@ -200,3 +200,33 @@ def test_one_line_per_event(message: str, fmt: str) -> None:
         assert record["message"] == " ".join(message.split())
     else:
         assert " INFO  export.seen " in lines[0]
+
+
+@given(numbers=st.sets(st.integers(1, 8), min_size=1, max_size=8),
+       temp=st.sampled_from([None, "own", "unnamed", "unnamed elsewhere"]),
+       quiet=st.floats(0, 600), settle=st.floats(0, 600),
+       cut=st.one_of(st.none(), st.integers(1, 8)))
+def test_ready_only_when_everything_holds(numbers: set[int], temp: str | None, quiet: float,
+                                          settle: float, cut: int | None) -> None:
+    """An export is ready exactly when no download is in progress beside it, its parts run
+    from 001 without a gap, it was quiet for the settle time and every part reads to its
+    end (read checks come from the cache here: no files needed)."""
+    from importer.watch.ready import CheckCache, assess
+
+    stamp = STAMPS[0]
+    files = [Seen(PurePosixPath(f"takeout-{stamp}-{n:03d}.zip"), 100 + n, 1) for n in numbers]
+    temps = {"own": f"takeout-{stamp}-009.zip.crdownload", "unnamed": "Unconfirmed 1.crdownload",
+             "unnamed elsewhere": "sub/Unconfirmed 1.crdownload"}
+    if temp is not None:
+        files.append(Seen(PurePosixPath(temps[temp]), 5, 1))
+    section = {str(s.path): {"sig": list(s.signature), "digest": f"d{s.size}",
+                             "problem": None} for s in files}
+    if cut in numbers:
+        section[f"takeout-{stamp}-{cut:03d}.zip"].update(digest=None, problem="truncated")
+    (export,), unattributed = group(files)
+    verdict = assess(export, unattributed, quiet, settle, Path("/nonexistent"),
+                     CheckCache(section))
+    ready = (temp in (None, "unnamed elsewhere") and numbers == set(range(1, max(numbers) + 1))
+             and quiet >= settle and cut not in numbers)
+    assert (verdict.waiting is None) is ready, verdict.waiting
+    assert (verdict.identity is not None) is ready

@@ -113,6 +113,8 @@ class Watcher:
         settle = self.settings.watch.settle
         verdicts = []
         for export in groups:
+            if self.stop.is_set():
+                break
             quiet = clock.quiet_for(export, now)
             verdict = assess(export, unattributed, quiet, settle, self.inbox, checks)
             verdicts.append(verdict)

@@ -125,6 +125,12 @@ def test_delete_only_after_a_verify_that_passed_and_passes_again(
     assert named(found, "export.kept") and all(p.exists() for p in parts)
     victim.with_name("moved away.jpg").rename(victim)
     result, found = once(cli, inbox, library, "--config", settings)
+    assert not named(found, "export.deleted"), "a failed check is retried a day later"
+    with State(state_file) as state:
+        (identity, record), = state.export_records(f"folder:{library}")
+        record["delete_tried"] -= 86400
+        state.put_export(f"folder:{library}", identity, record)
+    result, found = once(cli, inbox, library, "--config", settings)
     assert named(found, "export.deleted") and not any(p.exists() for p in parts)
     assert len(originals(library)) == 12
 

@@ -257,13 +257,16 @@ class Watcher:
         verified = record.get("verified_at")
         if not isinstance(verified, int | float):
             return
+        now = time.time()
         due = verified + self.settings.watch.delete_after_days * DAY
-        if time.time() < due:
+        if now < due or now - float(record.get("delete_tried") or 0) < VERIFY_RETRY:
             return
+        record["delete_tried"] = now
+        state.put_export(gallery.target, identity, record)
         if not verify_export(state, gallery, record.get("identities") or [], self.log,
                              export.name):
-            self.log.warning("export.kept", f"{export.name}: not deleted: verify failed now",
-                             export=export.name)
+            self.log.warning("export.kept", f"{export.name}: not deleted: its items do not "
+                             "all verify now; trying again in a day", export=export.name)
             return
         for relative in files:
             (self.inbox / relative).unlink(missing_ok=True)

@@ -75,17 +75,20 @@ class StopFlag(Protocol):
 class Pipeline:
     """`stop` (e.g. a threading.Event set by a signal handler) is checked before each new
     item is read: once set, the items in flight finish and are recorded, nothing new
-    starts, and `run` returns (watch mode's SIGTERM)."""
+    starts, and `run` returns (watch mode's SIGTERM). `incremental`: the export may hold
+    only what changed (watch mode), so an album is taken for renamed only when it holds
+    every recorded member of the old one."""
 
     def __init__(self, gallery: Gallery, state: State, settings: Settings, report: RunReport,
-                 progress: Progress | None = None, stop: StopFlag | None = None) -> None:
+                 progress: Progress | None = None, stop: StopFlag | None = None,
+                 incremental: bool = False) -> None:
         self.gallery = gallery
         self.state = state
         self.settings = settings
         self.report = report
         self.progress = progress or NoProgress()
         self._stop = stop
-        self.albums = AlbumSync(gallery, state, report)
+        self.albums = AlbumSync(gallery, state, report, whole_renames=incremental)
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._preparing: set[Future[_Prepared]] = set()

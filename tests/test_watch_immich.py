@@ -10,13 +10,14 @@ import copy
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli_command
+from importer.albumsync import Member, renamed_from
+from tests.conftest import REPO, CliResult, cli_command
 from tests.exportgen import GeneratedExport, TruthItem, make_items, write_parts
 from tests.fakes.immich import FakeImmich
 from tests.fakes.server import Faults
@@ -223,3 +224,42 @@ def test_health_follows_cycles(tmp_path: Path, fake: FakeImmich) -> None:
     time.sleep(2.5)  # more than twice the 1 s interval without a heartbeat
     code, said = health(state)
     assert code == 1 and "not running" in said, said
+
+
+@pytest.mark.parametrize(("members", "sizes", "expected"), [
+    ([Member(frozenset({"Trip"}), frozenset({"New"}))] * 4, {"Trip": 4}, "Trip"),
+    ([Member(frozenset({"Trip"}), frozenset({"New"}))] * 3, {"Trip": 5}, None),
+    ([Member(frozenset({"Trip"}), frozenset({"New"}))] * 3, {"Trip": None}, None),
+])
+def test_rename_rule_for_incremental_exports(members: list[Member],
+                                             sizes: dict[str, int | None],
+                                             expected: str | None) -> None:
+    """A later export leaves out albums that gained no member, so an album it does not
+    mention may still exist: only a new album holding every member of an old one (whose
+    members are counted) renames it."""
+    assert renamed_from(members, {"New"}, sizes, whole=True) == expected
+    assert renamed_from(members, {"New"}, sizes) == "Trip"  # a full export's rule
+
+
+def test_new_album_from_some_photos_of_an_old_one_is_not_a_rename(
+        tmp_path: Path, fake: FakeImmich, monkeypatch: pytest.MonkeyPatch,
+        cli: Callable[..., CliResult]) -> None:
+    """"Best of Trip" made of three of Trip's five photos arrives in a later export, which
+    does not mention Trip at all (it gained no member): Trip stays, whole."""
+    monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
+    inbox, state = tmp_path / "inbox", tmp_path / "state.sqlite"
+    items = make_items(5, seed=45, albums=0)
+    for item in items:
+        item.albums = ["Trip"]
+    later = copy.deepcopy(items[:3])
+    for item in later:
+        item.albums = ["Best of Trip"]
+    for n, batch in enumerate((items, later)):
+        for part in write_parts(tmp_path / f"gen{n}", batch, "zip", parts=1).sources:
+            Delivery(inbox).copy(part, renamed(part, f"2026060{n + 1}T101010Z"))
+        result = cli("watch", "--once", "--settle", "0s", "--inbox", inbox, "--to",
+                     f"immich:{fake.url}", "--state", state)
+        assert result.code == 0, result.out
+    assert "renamed" not in result.out
+    assert {a.name: len(a.asset_ids) for a in fake.albums.values()} == {"Trip": 5,
+                                                                        "Best of Trip": 3}

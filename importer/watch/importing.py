@@ -72,7 +72,8 @@ def import_parts(paths: Sequence[Path], settings: Settings, state: State, galler
     source = TakeoutSource(list(paths), settings.takeout)
     report = ExportReport(gallery.target)
     try:
-        Pipeline(gallery, state, settings, report, progress, stop).run(source.scan())
+        Pipeline(gallery, state, settings, report, progress, stop,
+                 incremental=True).run(source.scan())
         report.export = source.stats.as_dict()
     finally:
         source.close()

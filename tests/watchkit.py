@@ -119,30 +119,41 @@ class Delivery:
         tmp.replace(dest)
         return dest
 
-    def grow(self, part: Path, name: str, seconds: float, steps: int = 8,
-             on_step: Callable[[int], None] | None = None) -> Path:
-        """Write the part in place in `steps` pieces spread over `seconds` (curl -o)."""
-        dest = self.inbox / name
-        data = part.read_bytes()
-        size = -(-len(data) // steps)
-        with dest.open("wb") as out:
-            for step in range(steps):
-                out.write(data[step * size:(step + 1) * size])
-                out.flush()
-                if on_step is not None:
-                    on_step(step)
-                time.sleep(seconds / steps)
-        return dest
+    def drop_folder(self, folder: str, parts: dict[str, Path]) -> list[Path]:
+        """Parts (name -> file) appearing at once in a new sub-folder (moved in whole)."""
+        staging = self.inbox / f".{folder}.staging"
+        staging.mkdir(parents=True)
+        for name, part in parts.items():
+            shutil.copyfile(part, staging / name)
+        staging.replace(self.inbox / folder)
+        return [self.inbox / folder / name for name in parts]
 
-    def through_temp(self, part: Path, name: str, temp_name: str, seconds: float) -> Path:
-        """Written under a temporary name (a browser's .crdownload), renamed when done."""
-        temp = self.inbox / temp_name
-        data = part.read_bytes()
-        half = len(data) // 2
-        temp.write_bytes(data[:half])
-        time.sleep(seconds)
-        with temp.open("ab") as out:
-            out.write(data[half:])
-        dest = self.inbox / name
-        temp.replace(dest)
-        return dest
+    def begin(self, part: Path, name: str, temp_name: str | None = None,
+              steps: int = 8) -> Growing:
+        """Start writing the part in place (curl -o) or under `temp_name` (a browser's
+        .crdownload, renamed when done): its first piece is written now."""
+        growing = Growing(part.read_bytes(), self.inbox / (temp_name or name),
+                          self.inbox / name, steps)
+        growing.step()
+        return growing
+
+
+class Growing:
+    """A part being downloaded: written piece by piece, renamed into place at the end."""
+
+    def __init__(self, data: bytes, path: Path, final: Path, steps: int) -> None:
+        self.data, self.path, self.final = data, path, final
+        self.piece = -(-len(data) // steps)
+        self.written = 0
+        path.write_bytes(b"")
+
+    @property
+    def done(self) -> bool:
+        return self.written >= len(self.data)
+
+    def step(self) -> None:
+        with self.path.open("ab") as out:
+            out.write(self.data[self.written:self.written + self.piece])
+        self.written += self.piece
+        if self.done and self.path != self.final:
+            self.path.replace(self.final)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -100,10 +100,20 @@ def verify(settings: Settings, out: Console) -> int:
     return 1 if bad else 0
 
 
-def _verify_all(state: State, target: str, check: Checker, out: Console) -> int:
+def verify_items(state: State, target: str, check: Checker, out: Console,
+                 only: Collection[str] | None = None) -> int:
+    """Check imported items (all, or the identities in `only`) on the target and mark the
+    good ones verified; prints one line per bad item and a total; returns how many are bad."""
+    return _verify_all(state, target, check, out, only)
+
+
+def _verify_all(state: State, target: str, check: Checker, out: Console,
+                only: Collection[str] | None = None) -> int:
     pending: dict[str, tuple[str, str]] = {}
     ok = bad = 0
     for record in state.items():
+        if only is not None and record.identity not in only:
+            continue
         on_target = record.on(target)
         if on_target is None or not on_target.done or on_target.written_sha1 is None:
             continue

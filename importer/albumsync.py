@@ -44,11 +44,13 @@ class Member:
 
 
 def renamed_from(members: Sequence[Member], seen: Set[str],
-                 sizes: Mapping[str, int | None]) -> str | None:
+                 sizes: Mapping[str, int | None], whole: bool = False) -> str | None:
     """The known album an unknown album continues, or None. It must be:
     - an album of the members that no item of this export is in any more (`seen`),
     - the album of more than half of the unknown album's members, and
-    - more than half of its own recorded members (when counted) are among them;
+    - more than half of its own recorded members (when counted) are among them, or all of
+      them with `whole` (an incremental export: an album it does not mention may still
+      exist, so "Best of Trip" made of some of Trip's photos must not take Trip over);
     - the only album with that many shared members."""
     shared = Counter(key for m in members for key in m.recorded - m.current if key not in seen)
     ranked = shared.most_common(2)
@@ -58,12 +60,16 @@ def renamed_from(members: Sequence[Member], seen: Set[str],
     size = sizes.get(best)
     if count * 2 <= len(members) or (size is not None and count * 2 <= size):
         return None
+    if whole and (size is None or count < size):
+        return None
     return best
 
 
 class AlbumSync:
-    def __init__(self, gallery: Gallery, state: State, report: RunReport) -> None:
+    def __init__(self, gallery: Gallery, state: State, report: RunReport,
+                 whole_renames: bool = False) -> None:
         self.gallery = gallery
+        self._whole_renames = whole_renames
         self.state = state
         self.report = report
         self._renamer = gallery if isinstance(gallery, RenamesAlbums) else None
@@ -157,7 +163,7 @@ class AlbumSync:
         candidates = {k for m in views for k in m.recorded}
         sizes = {k: info.members for k in candidates
                  if (info := self.state.album_info(target, k)) is not None}
-        source = renamed_from(views, self._seen, sizes)
+        source = renamed_from(views, self._seen, sizes, self._whole_renames)
         old = self.state.album_info(target, source) if source else None
         if source is None or old is None or self._renamer is None:
             return None

@@ -20,12 +20,13 @@ from rich.console import Console
 from adapters.base import AuthError, TargetUnavailable
 from importer import __version__
 from importer.admin import show_status, verify
-from importer.config import ConfigError, Settings, build_settings
+from importer.config import ConfigError, Settings, build_settings, merge_section
 from importer.google_errors import GoogleAuthError, PickerError
 from importer.run import run_import
 from importer.sources.parts import SourceError
 from importer.state import StateError
 from importer.ui import console
+from importer.watch import health, run_watch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError,
@@ -131,8 +132,53 @@ def _auth(args: argparse.Namespace, out: Console) -> int:
                     port=args.port, open_browser=not args.no_browser)
 
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,
-                                               _add_serve, _add_auth)
+def _add_watch(commands: Any) -> None:
+    watch = commands.add_parser("watch", help="import every complete export that lands in a "
+                                "folder, for as long as it runs")
+    watch.add_argument("--inbox", metavar="DIR", help="folder the exports are delivered to")
+    watch.add_argument("--to", metavar="TARGET", help="folder:DIR, immich:URL or photoprism:URL")
+    watch.add_argument("--interval", metavar="TIME", help="time between looks (default 10m; "
+                       "s, m, h units)")
+    watch.add_argument("--settle", metavar="TIME", help="quiet time before an export counts "
+                       "as complete (default 5m)")
+    watch.add_argument("--log-format", choices=("text", "json"), help="log lines as text "
+                       "(default) or JSON")
+    watch.add_argument("--once", action="store_true", help="one cycle, then exit (for a "
+                       "systemd timer); exit 1 if it failed")
+    watch.add_argument("--web", nargs="?", const="", metavar="ADDRESS",
+                       help="also serve the web page (default: web.bind and web.port, "
+                            "127.0.0.1:8765)")
+    watch.add_argument("--workers", type=int, metavar="N", help="parallel uploads (default 4)")
+    common_options(watch)
+
+    def handle(args: argparse.Namespace, out: Console) -> int:
+        flags = {"inbox": args.inbox, "interval": args.interval, "settle": args.settle,
+                 "log_format": args.log_format}
+        settings = merge_section(settings_from(args), "watch", flags)
+        return run_watch(settings, once=args.once, web=args.web, config_file=args.config)
+
+    watch.set_defaults(handler=handle)
+
+
+def _add_health(commands: Any) -> None:
+    check = commands.add_parser("health", help="is watch working? exit 0 if its last cycle "
+                                "went well within twice the interval")
+    check.add_argument("--to", metavar="TARGET", help="target whose default state to read")
+    common_options(check)
+
+    def handle(args: argparse.Namespace, out: Console) -> int:
+        try:
+            settings = settings_from(args)
+        except USAGE_ERRORS as exc:  # exit 2 is reserved in Docker health checks
+            out.print(f"unhealthy: {exc}", markup=False)
+            return EXIT_FAILED
+        return health(settings, out)
+
+    check.set_defaults(handler=handle)
+
+
+COMMANDS: tuple[Callable[[Any], None], ...] = (
+    _add_import, _add_status, _add_verify, _add_serve, _add_auth, _add_watch, _add_health)
 
 
 def build_parser() -> argparse.ArgumentParser:

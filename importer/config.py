@@ -13,10 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -91,6 +92,50 @@ class MetadataSettings:
         return frozenset(_FIELD_NAMES[name] for name in self.prefer_google)
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smh])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90s`, `10m`, `1h30m` (or a bare number of seconds)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().lower()
+        try:
+            seconds = float(text)
+        except ValueError:
+            pieces = _DURATION_PART.findall(text)
+            if "".join(n + u for n, u in pieces) != text:
+                raise ValueError(f"{value!r} is not a duration: use s, m or h, "
+                                 "e.g. 30s, 10m, 1h30m") from None
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in pieces)
+    else:
+        raise ValueError(f"{value!r} is not a duration: use s, m or h, e.g. 30s, 10m, 1h30m")
+    if seconds < 0:
+        raise ValueError(f"{value!r}: a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+@dataclass(frozen=True, config=_STRICT)
+class WatchSettings:
+    """`watch`: where exports land, how often to look, what to do after an import."""
+
+    inbox: StrictStr | None = None
+    interval: Duration = Field(default=600.0, ge=1)
+    settle: Duration = Field(default=300.0, ge=0)
+    """Quiet time: an export counts as complete only after nothing changed this long."""
+    after_import: list[Literal["verify", "plan"]] = field(default_factory=list)
+    processed: Literal["keep", "move", "delete"] = "keep"
+    """What becomes of an imported export: left in place, moved to `done/`, or deleted
+    `delete_after_days` after a verify that passed (verified again right before)."""
+    delete_after_days: StrictInt = Field(default=30, ge=0)
+    log_format: Literal["text", "json"] = "text"
+
+
 @dataclass(frozen=True, config=_STRICT)
 class WebSettings:
     """The local page (`serve`, `watch --web`). Any bind address but loopback needs a token:
@@ -120,6 +165,7 @@ class Settings:
     album: StrictStr | None = None
     """`--album`: with `--from picker`, the album the picked items go into."""
     google: GoogleSettings = field(default_factory=GoogleSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -150,7 +196,8 @@ def _describe(error: ValidationError, origin: str) -> str:
     if first["type"] == "unexpected_keyword_argument":
         message = f"{origin}: unknown setting `{key}`"
     else:
-        message = f"{origin}: `{key}`: {first['msg']} (got {first.get('input')!r})"
+        text = str(first["msg"]).removeprefix("Value error, ")
+        message = f"{origin}: `{key}`: {text} (got {first.get('input')!r})"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s))"
     return message
@@ -190,6 +237,13 @@ def merge_flags(base: Settings, flags: Mapping[str, Any]) -> Settings:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     # Validate the merged values so flags obey the file's rules (e.g. workers within bounds).
     return _validate({**asdict(base), **given}, "command line")
+
+
+def merge_section(base: Settings, section: str, flags: Mapping[str, Any]) -> Settings:
+    """Command-line values for one section (e.g. `watch`) override the file's."""
+    given = {k: v for k, v in flags.items() if v is not None and v != []}
+    current = asdict(base)
+    return _validate({**current, section: {**current[section], **given}}, "command line")
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:

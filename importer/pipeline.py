@@ -68,15 +68,27 @@ class _Prepared:
     error: str = ""
 
 
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
 class Pipeline:
+    """`stop` (e.g. a threading.Event set by a signal handler) is checked before each new
+    item is read: once set, the items in flight finish and are recorded, nothing new
+    starts, and `run` returns (watch mode's SIGTERM). `incremental`: the export may hold
+    only what changed (watch mode), so an album is taken for renamed only when it holds
+    every recorded member of the old one."""
+
     def __init__(self, gallery: Gallery, state: State, settings: Settings, report: RunReport,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, stop: StopFlag | None = None,
+                 incremental: bool = False) -> None:
         self.gallery = gallery
         self.state = state
         self.settings = settings
         self.report = report
         self.progress = progress or NoProgress()
-        self.albums = AlbumSync(gallery, state, report)
+        self._stop = stop
+        self.albums = AlbumSync(gallery, state, report, whole_renames=incremental)
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._preparing: set[Future[_Prepared]] = set()
@@ -91,6 +103,8 @@ class Pipeline:
     def run(self, events: Iterable[ScanEvent]) -> RunReport:
         try:
             for event in _finishing_first(events, self._finish_in_flight):
+                if self._stop is not None and self._stop.is_set():
+                    break
                 if isinstance(event, Accounted):
                     self._account(event)
                     continue

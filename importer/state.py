@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
-_TABLES = ("meta", "items", "albums", "runs", "problems")
+_TABLES = ("meta", "items", "albums", "runs", "problems", "exports")
 PROBLEM_RUNS_KEPT = 20
 """Runs whose problem rows (failed, unreadable, unmatched, skipped files) the state keeps."""
 MAX_PROBLEM_ROWS = 20_000
@@ -383,6 +383,25 @@ class State:
         albums = self._tables["albums"]
         albums.pop(f"{target}\n{album_key}", None)
         albums.commit()
+
+    # -- exports seen by watch mode ---------------------------------------------------------
+
+    def export_record(self, target: str, identity: str) -> dict[str, Any] | None:
+        """What watch mode did with the export of this content identity on `target`."""
+        value = self._tables["exports"].get(f"{target}\n{identity}")
+        return value if isinstance(value, dict) else None
+
+    def put_export(self, target: str, identity: str, record: dict[str, Any]) -> None:
+        exports = self._tables["exports"]
+        exports[f"{target}\n{identity}"] = record
+        exports.commit()
+
+    def export_records(self, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(identity, record) of every export recorded for `target`."""
+        prefix = f"{target}\n"
+        for key, value in self._tables["exports"].items():
+            if key.startswith(prefix) and isinstance(value, dict):
+                yield key[len(prefix):], value
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """What people see: a progress bar while working, a summary table at the end.
 
-rich draws both; when output is not a terminal (cron, CI, container logs) the live bar is
-left out and only the summary is printed, so logs stay readable.
+rich draws both; when stdout or stderr is not a terminal (cron, CI, container logs) the
+live bar is left out and only the summary is printed, so logs stay readable.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class RichProgress:
     def __init__(self, expected: Callable[[], int | None], out: Console | None = None) -> None:
         self._expected = expected
         self._console = out or console(stderr=True)
-        self._enabled = self._console.is_terminal
+        # Only for a person at a terminal: with stdout redirected (a container's log, cron,
+        # `| tee`) a live bar would end up as control codes in someone's log.
+        self._enabled = self._console.is_terminal and sys.stdout.isatty()
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
             MofNCompleteColumn(), DownloadColumn(), TimeElapsedColumn(),

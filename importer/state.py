@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
-_TABLES = ("meta", "items", "albums", "runs")
+_TABLES = ("meta", "items", "albums", "runs", "trashed")
 
 
 class StateError(Exception):
@@ -58,6 +58,7 @@ class TargetRecord:
     archived: bool = False
     synced: dict[str, Any] = field(default_factory=dict)
     live_video_id: str | None = None
+    live_video_sha1: str | None = None
     from_file: tuple[str, ...] = ()
     verified_at: str | None = None
     error: str | None = None
@@ -68,10 +69,14 @@ class TargetRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetRecord:
-        data = dict(data)
+        """Keys this version does not know (written by a newer one) are left out."""
+        data = {k: v for k, v in data.items() if k in _TARGET_FIELDS}
         data["albums"] = tuple(data.get("albums", ()))
         data["from_file"] = tuple(data.get("from_file", ()))
         return cls(**data)
+
+
+_TARGET_FIELDS = frozenset(f.name for f in fields(TargetRecord))
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,12 @@ class ItemRecord:
     source_sha1: str | None = None
     google_url: str | None = None
     targets: dict[str, TargetRecord] = field(default_factory=dict)
+    title: str | None = None
+    """The sidecar's `title`: the name Google shows (reclaim checks the page against it)."""
+    size: int | None = None
+    """Bytes of the item's source files (with a live photo's video): what trashing frees."""
+    google_albums: tuple[str, ...] = ()
+    """Keys of the albums the latest export put it in (reclaim wants each in the gallery)."""
 
     def on(self, target: str) -> TargetRecord | None:
         return self.targets.get(target)
@@ -100,6 +111,9 @@ class ItemRecord:
             source_sha1=data.get("source_sha1"),
             google_url=data.get("google_url"),
             targets=targets,
+            title=data.get("title"),
+            size=data.get("size"),
+            google_albums=tuple(data.get("google_albums", ())),
         )
 
 
@@ -321,3 +335,18 @@ class State:
 
     def runs(self) -> list[dict[str, Any]]:
         return [value for _, value in sorted(self._tables["runs"].items())]
+
+    # -- Google items this tool trashed (reclaim) -----------------------------------------
+
+    def trashed(self, google_url: str) -> dict[str, Any] | None:
+        value = self._tables["trashed"].get(google_url)
+        return value if isinstance(value, dict) else None
+
+    def put_trashed(self, google_url: str, info: dict[str, Any]) -> None:
+        """Committed at once: a trash done in Google must never be forgotten."""
+        table = self._tables["trashed"]
+        table[google_url] = {**info, "url": google_url}
+        table.commit()
+
+    def all_trashed(self) -> list[dict[str, Any]]:
+        return [value for _, value in self._tables["trashed"].items() if isinstance(value, dict)]

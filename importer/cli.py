@@ -21,6 +21,7 @@ from adapters.base import AuthError, TargetUnavailable
 from importer import __version__
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings
+from importer.reclaim.command import add_login, add_reclaim
 from importer.run import run_import
 from importer.sources.parts import SourceError
 from importer.state import StateError
@@ -81,7 +82,8 @@ def _add_verify(commands: Any) -> None:
     ver.set_defaults(handler=lambda args, out: verify(settings_from(args), out))
 
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify)
+COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,
+                                                add_reclaim, add_login)
 
 
 def build_parser() -> argparse.ArgumentParser:

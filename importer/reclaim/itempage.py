@@ -156,8 +156,8 @@ class ItemPage:
         if shown and item.title:
             if name_matches(shown[0], item.title):
                 return None
-            return PageResult(Outcome.NOT_CONFIRMED,
-                              f"the page shows {shown[0]!r}, not {item.title!r}")
+            return PageResult(Outcome.NOT_CONFIRMED, f"the page shows another item "
+                              f"({shown[0]!r}, not {item.title!r})")
         return self._confirm_date(item, dates)
 
     def _open_info(self) -> PageResult | None:

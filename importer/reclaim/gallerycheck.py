@@ -43,7 +43,7 @@ def verify_parts(gallery: Gallery, parts: Sequence[tuple[str, str]]
     """`verify` takes remote id -> checksum, so parts sharing a remote id (PhotoPrism keeps
     a live photo's video in the photo itself) go in separate calls."""
     statuses: dict[tuple[str, str], VerifyStatus | str] = {}
-    for batch in _batches(parts):
+    for batch in batches(parts):
         expected = dict(batch)
         try:
             answer = gallery.verify(expected)
@@ -57,14 +57,16 @@ def verify_parts(gallery: Gallery, parts: Sequence[tuple[str, str]]
     return statuses
 
 
-def _batches(parts: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+def batches(parts: Sequence[tuple[str, str]], size: int = VERIFY_BATCH
+            ) -> Iterator[list[tuple[str, str]]]:
+    """At most `size` pairs each, no remote id twice in one."""
     pending = list(parts)
     while pending:
         batch: list[tuple[str, str]] = []
         seen: set[str] = set()
         later: list[tuple[str, str]] = []
         for pair in pending:
-            if pair[0] in seen or len(batch) >= VERIFY_BATCH:
+            if pair[0] in seen or len(batch) >= size:
                 later.append(pair)
             else:
                 seen.add(pair[0])

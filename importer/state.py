@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
-_TABLES = ("meta", "items", "albums", "runs", "trashed")
+_TABLES = ("meta", "items", "albums", "runs", "trashed", "reclaim_outcomes")
 
 
 class StateError(Exception):
@@ -350,3 +350,13 @@ class State:
 
     def all_trashed(self) -> list[dict[str, Any]]:
         return [value for _, value in self._tables["trashed"].items() if isinstance(value, dict)]
+
+    def put_reclaim_outcome(self, google_url: str, info: dict[str, Any]) -> None:
+        """The latest `reclaim --apply` outcome for an item (trashed, kept, failed)."""
+        table = self._tables["reclaim_outcomes"]
+        table[google_url] = {**info, "url": google_url}
+        table.commit()
+
+    def reclaim_outcome(self, google_url: str) -> dict[str, Any] | None:
+        value = self._tables["reclaim_outcomes"].get(google_url)
+        return value if isinstance(value, dict) else None

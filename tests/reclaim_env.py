@@ -84,6 +84,11 @@ class Scene:
         with State(self.state, readonly=True) as state:
             return {by_url[r["url"]] for r in state.all_trashed()}
 
+    def outcome(self, role: str) -> dict[str, Any] | None:
+        """The state's record of the last apply outcome for the role's item."""
+        with State(self.state, readonly=True) as state:
+            return state.reclaim_outcome(self.items[role].url)
+
     def record(self, role: str) -> Any:
         with State(self.state, readonly=True) as state:
             found = state.get(self.items[role].url)

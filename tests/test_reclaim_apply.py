@@ -54,6 +54,11 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     assert "dialog did not appear" in lines["no_dialog"]
     assert "still in the library" in lines["dead_confirm"]
     assert "no confirmation message" in lines["no_toast"]
+    for role in ("broken", "no_dialog", "dead_confirm"):  # explained afterwards, too
+        outcome = scene.outcome(role)
+        assert outcome is not None and outcome["outcome"] == "failed"
+        assert outcome["detail"] in lines[role]
+    assert (scene.outcome("slow") or {}).get("outcome") == "trashed"
     assert progress(plan) | {"pid": 0, "updated": ""} == {
         "plan_id": json.loads(plan.read_text())["id"], "pid": 0, "state": "finished",
         "total": 8, "done": 8, "trashed": 5, "kept": 0, "failed": 3, "current": None,

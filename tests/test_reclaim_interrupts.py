@@ -66,6 +66,7 @@ def test_sigkill_after_google_trashed_then_rerun(scene: Scene) -> None:
     scene.web.on_trash = None
     again = scene.apply(plan)
     assert again.code == 0, again.out + again.err
+    assert "2 item(s) of this plan were trashed before" in again.out  # resumed
     trashed = scene.web.trashed_ids()
     assert len(trashed) == len(set(trashed)) == N  # nothing twice
     assert scene.recorded_roles() == set(scene.items)  # every trash recorded

@@ -114,6 +114,10 @@ def test_only_what_is_safe_is_ever_trashed(tmp_path: Path, cli: Cli,
     assert sorted(scene.trashed_roles()) == sorted(SAFE)  # each once, nothing else
     assert scene.recorded_roles() == SAFE
     _check_explained(done, scene.items)
+    for role in PAGE_REFUSES:
+        outcome = scene.outcome(role)
+        assert outcome is not None and outcome["outcome"] == "kept", role
+        assert PAGE_REFUSES[role] in outcome["detail"]
     progress = json.loads(plan_path.with_name(plan_path.name + ".progress.json").read_text())
     assert progress | {"pid": 0, "updated": ""} == progress | {
         "plan_id": plan["id"], "pid": 0, "state": "finished", "total": len(to_trash),

@@ -96,11 +96,12 @@ class ApplyRun:
             state, datetime.now(UTC) - timedelta(days=1))
 
     def run(self) -> int:
+        pending = self._resume()
         try:
-            for start in range(0, len(self.items), CHUNK):
+            for start in range(0, len(pending), CHUNK):
                 if self._should_stop():
                     break
-                self._chunk(self.items[start:start + CHUNK])
+                self._chunk(pending[start:start + CHUNK])
         except SignedOut:
             self._halt(SIGNED_OUT, EXIT_FAILED)
         except KeyboardInterrupt:
@@ -109,6 +110,18 @@ class ApplyRun:
             raise
         self._finish()
         return self.tally.exit_code
+
+    def _resume(self) -> list[PlanItem]:
+        """Items an earlier run of this plan (or another) trashed count as done."""
+        pending = [i for i in self.items
+                   if not i.google_url or self.state.trashed(i.google_url) is None]
+        before = len(self.items) - len(pending)
+        if before:
+            self.progress.progress.done = self.progress.progress.trashed = before
+            self.progress.write()
+            self.out.print(f"{before} item(s) of this plan were trashed before; going on "
+                           "with the rest", markup=False)
+        return pending
 
     # -- deciding again --------------------------------------------------------------------
 
@@ -185,13 +198,22 @@ class ApplyRun:
             "identity": item.identity, "when": now_iso(), "plan_id": self.plan.id,
             "file": item.file, "title": item.title, "size": item.size,
             "how": str(result.outcome), "target": self.plan.target})
+        self._log(item, "trashed", result.detail)
         self.budget -= 1
         self.tally.trashed += 1
         self.tally.in_a_row = 0
         self.progress.count("trashed")
         self._say("trashed", item, result.detail)
 
+    def _log(self, item: PlanItem, outcome: str, detail: str) -> None:
+        """Every apply-time outcome, so a decision can be explained afterwards."""
+        if item.google_url:
+            self.state.put_reclaim_outcome(item.google_url, {
+                "outcome": outcome, "detail": detail, "when": now_iso(),
+                "plan_id": self.plan.id, "identity": item.identity})
+
     def _kept(self, item: PlanItem, reason: str, touched: bool = False) -> None:
+        self._log(item, "kept", reason)
         self.tally.kept += 1
         if touched:
             self.tally.in_a_row = 0
@@ -199,6 +221,7 @@ class ApplyRun:
         self._say("kept", item, reason)
 
     def _failed(self, item: PlanItem, reason: str) -> None:
+        self._log(item, "failed", reason)
         self.tally.failed += 1
         self.tally.in_a_row += 1
         self.tally.exit_code = EXIT_FAILED

@@ -205,3 +205,15 @@ def _with_reclaim(settings: Any, **changes: Any) -> Any:
     return replace(settings, reclaim=replace(settings.reclaim, **changes))
 
 
+
+
+def test_the_readme_config_sample_is_valid_and_shows_the_defaults(tmp_path: Path) -> None:
+    from importer.config import ReclaimSettings, load_file
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml", text.index("### Configuration file")) + len("```yaml")
+    path = tmp_path / "readme.yaml"
+    path.write_text(text[start:text.index("```", start)], encoding="utf-8")
+    loaded = load_file(path, {"IMMICH_API_KEY": "k", "PHOTOPRISM_TOKEN": "t"})
+    assert loaded.reclaim == ReclaimSettings()

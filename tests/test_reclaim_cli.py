@@ -217,3 +217,12 @@ def test_the_readme_config_sample_is_valid_and_shows_the_defaults(tmp_path: Path
     path.write_text(text[start:text.index("```", start)], encoding="utf-8")
     loaded = load_file(path, {"IMMICH_API_KEY": "k", "PHOTOPRISM_TOKEN": "t"})
     assert loaded.reclaim == ReclaimSettings()
+
+
+def test_login_without_a_display_points_to_cookies(tmp_path: Path, cli: Cli,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    done = cli("login", "google", "--state", tmp_path / "state.sqlite")
+    assert done.code == 2 and "--cookies FILE" in done.err
+    assert len(done.err.strip().splitlines()) == 1

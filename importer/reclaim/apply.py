@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters import open_target, target_key
-from adapters.base import Gallery
+from adapters.base import AuthError, Gallery, TargetUnavailable
 from importer.config import Settings
 from importer.reclaim import ReclaimError
 from importer.reclaim.browser import browser
@@ -104,6 +104,8 @@ class ApplyRun:
                 self._chunk(pending[start:start + CHUNK])
         except SignedOut:
             self._halt(SIGNED_OUT, EXIT_FAILED)
+        except (AuthError, TargetUnavailable) as exc:
+            self._halt(f"the gallery cannot be checked any more: {exc}", EXIT_FAILED)
         except KeyboardInterrupt:
             self._halt("interrupted; what was trashed is recorded", EXIT_INTERRUPTED)
             self._finish()

@@ -72,6 +72,13 @@ class ItemPage:
     # -- the whole step --------------------------------------------------------------------
 
     def process(self, item: PlanItem) -> PageResult:
+        """One attempt; a browser that errs (crashed, page closed) fails the attempt."""
+        try:
+            return self._process(item)
+        except PlaywrightError as exc:
+            return PageResult(Outcome.FAILED, f"the browser failed: {_line(exc)}")
+
+    def _process(self, item: PlanItem) -> PageResult:
         assert item.google_url is not None
         wanted = item_id(item.google_url)
         if wanted is None:

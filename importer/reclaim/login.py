@@ -8,6 +8,8 @@ cookies.txt from their own signed-in browser and imports it here; only Google's 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,9 @@ def login_visible(settings: Settings, out: Console, *, headless: bool = False,
     """Open the sign-in page and wait until the user is through (tests pass headless)."""
     texts = load_texts(settings.reclaim.ui_language, settings.reclaim.ui_texts_file)
     base = settings.reclaim.base_url
+    if not headless and not _has_display():
+        raise ReclaimError("no display for a browser window here; on a headless server, "
+                           "use `gphotos-importer login google --cookies FILE` (README)")
     out.print(f"Sign in to Google Photos in the browser window ({profile_dir(settings)}); "
               "it closes by itself when you are in.", markup=False, highlight=False)
     with browser(settings, headless=headless) as context:
@@ -67,6 +72,12 @@ def login_visible(settings: Settings, out: Console, *, headless: bool = False,
     out.print("Signed in. `gphotos-importer reclaim --apply` will use this sign-in.",
               markup=False)
     return 0
+
+
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def login_cookies(settings: Settings, cookies_file: Path, out: Console) -> int:

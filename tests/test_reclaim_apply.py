@@ -33,7 +33,7 @@ def progress(plan: Path) -> dict[str, Any]:
 def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
         tmp_path: Path, cli: Cli) -> None:
     items = {**small(2), **{r: item(r, n) for n, r in enumerate(
-        ("slow", "flaky", "broken", "no_dialog", "dead_confirm", "no_toast"), 10)}}
+        ("slow", "flaky", "broken", "no_dialog", "dead_confirm", "no_toast", "gone"), 10)}}
     scene = folder_scene(tmp_path, cli, items, max_consecutive_failures=10)
     web, ids = scene.web, {role: web_id(t) for role, t in items.items()}
     web.items[ids["slow"]].delay = 1.0              # renders late, within the timeout
@@ -42,6 +42,7 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     web.items[ids["no_dialog"]].no_dialog = True    # the dialog never appears
     web.items[ids["dead_confirm"]].dead_confirm = True  # the confirm click does nothing
     web.items[ids["no_toast"]].no_toast = True      # trashed, but no message
+    del web.items[ids["gone"]]                      # "Can't access photo"
     plan, _ = scene.plan()
     done = scene.apply(plan)
     assert done.code == 1  # some items failed
@@ -54,6 +55,7 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     assert "dialog did not appear" in lines["no_dialog"]
     assert "still in the library" in lines["dead_confirm"]
     assert "no confirmation message" in lines["no_toast"]
+    assert lines["gone"].startswith("kept") and "not in Google Photos" in lines["gone"]
     for role in ("broken", "no_dialog", "dead_confirm"):  # explained afterwards, too
         outcome = scene.outcome(role)
         assert outcome is not None and outcome["outcome"] == "failed"
@@ -61,8 +63,8 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     assert (scene.outcome("slow") or {}).get("outcome") == "trashed"
     assert progress(plan) | {"pid": 0, "updated": ""} == {
         "plan_id": json.loads(plan.read_text())["id"], "pid": 0, "state": "finished",
-        "total": 8, "done": 8, "trashed": 5, "kept": 0, "failed": 3, "current": None,
-        "message": "trashed 5, kept 0, failed 3 of 8", "updated": ""}
+        "total": 9, "done": 9, "trashed": 5, "kept": 1, "failed": 3, "current": None,
+        "message": "trashed 5, kept 1, failed 3 of 9", "updated": ""}
 
 
 def test_consecutive_failures_stop_the_run(tmp_path: Path, cli: Cli) -> None:

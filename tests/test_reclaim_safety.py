@@ -24,6 +24,7 @@ SAFE = {"ok1", "ok2", "live_ok", "edited_ok", "album_ok", "slash"}
 PAGE_REFUSES = {"other_page": "another item", "redirect": "another item",
                 "no_info": "no file name or date"}
 LOST_AFTER_PLAN = "lost_later"
+READS = ("/assets/bulk-upload-check", "/search/metadata")  # Immich's reads sent as POST
 KEPT_AT_PLAN = {"fav": "favorite", "recent": "recent", "kept_album": "keep_album",
                 "archived": "archived", "missing": "missing", "changed": "mismatch",
                 "live_gone": "missing", "edited_gone": "missing", "album_out": "albums"}
@@ -93,10 +94,13 @@ def test_only_what_is_safe_is_ever_trashed(tmp_path: Path, cli: Cli,
     web.items[web_id(scene.items["no_info"])].no_info = True
 
     before = _snapshot(scene.state, tmp_path / "library")
-    loads = web.page_loads()
+    loads, asked = web.page_loads(), len(side.fake.requests) if side.fake else 0
     plan_path, plan = scene.plan()
     assert web.page_loads() == loads and web.trashed_ids() == []  # planning never browses
     assert _snapshot(scene.state, tmp_path / "library") == before  # nor writes anything
+    if side.fake is not None:  # and only reads the gallery
+        for method, path, _ in side.fake.requests[asked:]:
+            assert method == "GET" or path.endswith(READS), (method, path)
     decided = scene.roles(plan)
     for role, rule in KEPT_AT_PLAN.items():
         # PhotoPrism keeps a live photo's video inside the photo: with the video's file gone

@@ -226,3 +226,15 @@ def test_login_without_a_display_points_to_cookies(tmp_path: Path, cli: Cli,
     done = cli("login", "google", "--state", tmp_path / "state.sqlite")
     assert done.code == 2 and "--cookies FILE" in done.err
     assert len(done.err.strip().splitlines()) == 1
+
+
+def test_login_and_reclaim_find_the_same_profile(tmp_path: Path) -> None:
+    from importer.reclaim.browser import profile_dir
+
+    library = tmp_path / "lib"
+    by_target = build_settings(None, {"to": f"folder:{library}"})
+    assert profile_dir(by_target) == library / ".gphotos-importer" / "google-profile"
+    by_state = build_settings(None, {"state": str(tmp_path / "s" / "state.sqlite")})
+    assert profile_dir(by_state) == tmp_path / "s" / "google-profile"
+    chosen = _with_reclaim(by_state, profile_dir=str(tmp_path / "mine"))
+    assert profile_dir(chosen) == tmp_path / "mine"

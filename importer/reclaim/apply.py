@@ -39,7 +39,7 @@ CHUNK = 20
 """Items decided again together, just before they are trashed (one bulk gallery check)."""
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SIGNED_OUT = ("Google signed this browser out; sign in again with `gphotos-importer login "
-              "google` (or `login google --cookies FILE`), then run the same command again")
+              "google {where}` (or add `--cookies FILE`), then run the same command again")
 
 
 @dataclass
@@ -83,6 +83,7 @@ class ApplyRun:
                  gallery: Gallery, page: ItemPage, out: Console,
                  stop_requested: Callable[[], bool]) -> None:
         self.reclaim = settings.reclaim
+        self.where = f"--state {state.path}"
         self.plan, self.plan_path = plan, plan_path
         self.state, self.gallery, self.page, self.out = state, gallery, page, out
         self.stop_requested = stop_requested
@@ -103,7 +104,7 @@ class ApplyRun:
                     break
                 self._chunk(pending[start:start + CHUNK])
         except SignedOut:
-            self._halt(SIGNED_OUT, EXIT_FAILED)
+            self._halt(SIGNED_OUT.format(where=self.where), EXIT_FAILED)
         except (AuthError, TargetUnavailable) as exc:
             self._halt(f"the gallery cannot be checked any more: {exc}", EXIT_FAILED)
         except KeyboardInterrupt:

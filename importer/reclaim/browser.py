@@ -23,7 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from importer.config import Settings
 from importer.reclaim import ReclaimError
-from importer.run import default_state_path
+from importer.run import state_path
 
 DEBIAN_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 ARGS = ["--no-sandbox", "--disable-background-networking"]
@@ -32,13 +32,11 @@ LOCALES = {"en": "en-US", "de": "de-DE", "fr": "fr-FR"}
 
 
 def profile_dir(settings: Settings) -> Path:
-    """`reclaim.profile_dir`, else beside the state given with --state, else in the default
-    state directory: one Google sign-in per user, whichever library is reclaimed."""
+    """`reclaim.profile_dir`, else `google-profile` in the directory of the state in use
+    (the same rule for `login` and `reclaim`: give both the same --to or --state)."""
     if settings.reclaim.profile_dir:
         return Path(settings.reclaim.profile_dir).expanduser()
-    base = Path(settings.state).expanduser().parent if settings.state else \
-        default_state_path(None).parent
-    return base / "google-profile"
+    return state_path(settings).parent / "google-profile"
 
 
 def executable(settings: Settings, playwright: Playwright) -> str | None:

@@ -48,6 +48,8 @@ def add_login(commands: Any) -> None:
     cmd.add_argument("service", choices=["google"], help="where to sign in")
     cmd.add_argument("--cookies", type=Path, metavar="FILE",
                      help="import a cookies.txt from your signed-in browser (headless)")
+    cmd.add_argument("--to", metavar="TARGET",
+                     help="the gallery you reclaim for (its state directory keeps the sign-in)")
     _common(cmd)
     cmd.set_defaults(handler=run_login)
 

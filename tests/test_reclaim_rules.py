@@ -8,7 +8,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.base import VerifyStatus
@@ -152,3 +152,54 @@ def test_verify_batches_cover_each_part_once_without_a_repeated_id(
         assert 0 < len(batch) <= size
         assert len({remote for remote, _ in batch}) == len(batch)
 
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=6), max_leaves=20)
+plan_like = st.fixed_dictionaries(
+    {"id": json_values, "created": json_values, "target": json_values, "items": st.lists(
+        st.fixed_dictionaries({"identity": json_values, "decision": st.sampled_from(
+            ["trash", "keep", "nope", None])}, optional={"approved": json_values,
+                                                         "size": json_values}), max_size=4)},
+    optional={"state": json_values, "older_than_days": json_values})
+
+
+@settings(max_examples=300)
+@given(data=json_values | plan_like)
+@example(data={"id": 1, "created": 1, "target": 1, "items": [], "older_than_days": 1e400})
+def test_any_json_is_a_plan_or_one_clear_error(data: Any, tmp_path_factory: Any) -> None:
+    import json as json_module
+
+    from importer.reclaim import ReclaimError
+    from importer.reclaim.planfile import load_plan
+
+    path = tmp_path_factory.mktemp("plans") / "plan.json"
+    path.write_text(json_module.dumps(data))
+    try:
+        plan = load_plan(path)
+    except ReclaimError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+        return
+    for chosen in plan.to_trash():
+        assert chosen.decision == "trash"
+        assert not plan.carries_approvals or chosen.approved is True
+
+
+@settings(max_examples=300)
+@given(lines=st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]),
+                              max_size=60), max_size=6))
+def test_any_cookies_file_is_cookies_or_one_clear_error(lines: list[str],
+                                                       tmp_path_factory: Any) -> None:
+    from importer.reclaim import ReclaimError
+    from importer.reclaim.login import read_cookies
+
+    path = tmp_path_factory.mktemp("cookies") / "cookies.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        cookies = read_cookies(path, ("google.com",), 0.0)
+    except ReclaimError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+        return
+    assert all(c["domain"].lstrip(".").endswith("google.com") for c in cookies)

@@ -125,7 +125,7 @@ def load_plan(path: Path) -> Plan:
         raise ReclaimError(f"{path}: not a plan file (not valid JSON)") from None
     try:
         return _plan_from(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ReclaimError(f"{path}: not a plan file ({exc})") from None
 
 

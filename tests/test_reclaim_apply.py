@@ -128,6 +128,13 @@ def test_only_approved_items_go_when_the_plan_carries_approvals(tmp_path: Path,
     assert done.code == 0, done.out
     assert scene.trashed_roles() == ["p2"]
     assert progress(plan_path)["total"] == 1
+    for entry in plan["items"]:
+        entry["approved"] = False  # the review page withdrew everything
+    plan_path.write_text(json.dumps(plan))
+    loads = scene.web.page_loads()
+    nothing = scene.apply(plan_path)
+    assert nothing.code == 0 and "no item is approved" in nothing.out
+    assert scene.web.page_loads() == loads and progress(plan_path)["state"] == "finished"
 
 
 def test_the_daily_cap_counts_over_runs(tmp_path: Path, cli: Cli) -> None:

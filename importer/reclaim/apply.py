@@ -65,6 +65,11 @@ def apply_plan(settings: Settings, plan_path: Path, out: Console) -> int:
                   else Path(plan.state) if plan.state else state_path(settings))
     if not state_file.exists():
         raise ReclaimError(f"{state_file}: no state here (the plan names it)")
+    if not any(True for _ in plan.to_trash()):
+        ProgressFile(plan_path, plan.id, 0).end(FINISHED, "nothing to trash in this plan")
+        out.print(f"Nothing to trash in {plan_path}" + (" (no item is approved)"
+                  if plan.carries_approvals else ""), markup=False, highlight=False)
+        return EXIT_OK
     with State(state_file) as state:
         gallery = open_target(spec, settings)
         try:

@@ -147,5 +147,8 @@ def print_summary(plan: Plan, path: Path, before: int, spec: str, out: Console) 
     if before:
         out.print(f"  ({before} trashed before by this tool, not listed; see "
                   "--list-trashed)", markup=False)
+    if not trash:
+        out.print("Nothing was trashed, and nothing would be.", markup=False)
+        return
     out.print("Nothing was trashed. Review the plan, then run: gphotos-importer reclaim "
               f"--to {spec} --apply {path}", markup=False, highlight=False)

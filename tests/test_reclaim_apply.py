@@ -149,8 +149,9 @@ def test_the_daily_cap_counts_over_runs(tmp_path: Path, cli: Cli) -> None:
     assert scene.recorded_roles() == set(scene.trashed_roles())
 
 
-@pytest.mark.parametrize("language", ["de", "fr"])
-def test_german_and_french_pages(tmp_path: Path, cli: Cli, language: str) -> None:
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_each_ui_language_and_an_item_known_by_its_date(tmp_path: Path, cli: Cli,
+                                                        language: str) -> None:
     items = {**small(2), "undated_name": item("undated_name", 7)}
     scene = folder_scene(tmp_path, cli, items, language)
     scene.web.items[web_id(items["undated_name"])].title = None  # identified by its date

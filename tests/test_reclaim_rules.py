@@ -76,12 +76,15 @@ def test_the_url_must_keep_the_items_id(wanted: str, other: str, account: int) -
        value=st.text(max_size=20))
 def test_locator_patterns_take_any_literal(literal: str, value: str) -> None:
     """A user's file may hold any text: the patterns escape it, and match it with plain,
-    no-break or narrow no-break spaces (French typography)."""
-    spaced = literal.replace(" ", NNBSP)
-    assert exact_names([literal]).search(spaced)
-    assert containing([literal]).search("«" + spaced + "»")
-    assert prefixed([literal + ": "]).search(spaced + ": " + value)
-    assert after_prefix(f"{spaced}: {value}", [literal + ": "]) == " ".join(value.split())
+    no-break or narrow no-break spaces (French typography), composed or decomposed."""
+    for form in ("NFC", "NFD"):
+        spaced = unicodedata.normalize(form, literal).replace(" ", NNBSP)
+        assert exact_names([literal]).search(spaced)
+        assert containing([literal]).search("«" + spaced + "»")
+        assert prefixed([literal + ": "]).search(spaced + ": " + value)
+        shown = after_prefix(f"{spaced}: {value}", [literal + ": "])
+        assert shown is not None
+        assert name_matches(shown, value) if value.strip() else shown == ""
 
 
 def test_every_language_file_is_complete_and_agrees_with_the_imitation() -> None:

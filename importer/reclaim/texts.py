@@ -108,28 +108,36 @@ def squash(text: str) -> str:
 
 
 def _loose(literal: str) -> str:
-    """A JavaScript-safe regex source matching `literal` with any white space."""
-    out = []
-    for char in squash(literal):
-        if char == " ":
-            out.append(r"\s+")
-        elif char in _REGEX_SPECIALS:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
+    """A JavaScript-safe regex source matching `literal` with any white space, in the
+    composed or decomposed Unicode form (the browser matches the page's text as it is)."""
+    forms = []
+    for form in ("NFC", "NFD"):
+        out = []
+        for char in " ".join(unicodedata.normalize(form, literal).split()):
+            if char == " ":
+                out.append(r"\s+")
+            elif char in _REGEX_SPECIALS:
+                out.append("\\" + char)
+            else:
+                out.append(char)
+        forms.append("".join(out))
+    return "|".join(dict.fromkeys(forms))
+
+
+def _any(literals: list[str]) -> str:
+    return "(?:" + "|".join(_loose(t) for t in literals) + ")"
 
 
 def exact_names(names: list[str]) -> re.Pattern[str]:
-    return re.compile("^\\s*(?:" + "|".join(_loose(n) for n in names) + ")\\s*$")
+    return re.compile("^\\s*" + _any(names) + "\\s*$")
 
 
 def containing(texts: list[str]) -> re.Pattern[str]:
-    return re.compile("(?:" + "|".join(_loose(t) for t in texts) + ")")
+    return re.compile(_any(texts))
 
 
 def prefixed(prefixes: list[str]) -> re.Pattern[str]:
-    return re.compile("^\\s*(?:" + "|".join(_loose(p.rstrip()) for p in prefixes) + ")")
+    return re.compile("^\\s*" + _any([p.rstrip() for p in prefixes]))
 
 
 def after_prefix(label: str, prefixes: list[str]) -> str | None:

@@ -161,3 +161,14 @@ class Replaces(Protocol):
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}
+
+
+@runtime_checkable
+class AlbumMembers(Protocol):
+    """Optional: who is in an album, asked of the gallery itself. Reclaim trashes a Google
+    copy only when every album of it holds the item in the gallery, so this must read the
+    gallery, never our state."""
+
+    def album_members(self, album_id: str) -> set[str]:
+        """Remote ids in the album now (an album that is gone has none)."""
+        ...

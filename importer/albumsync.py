@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from adapters.base import Gallery, GalleryError
 from importer.model import Album
+from importer.recording import remember_albums
 from importer.report import RunReport
 from importer.state import State
 
@@ -91,6 +92,7 @@ class AlbumSync:
         self._seen |= keys
         if albums:
             self._current[identity] = keys
+            remember_albums(self.state, identity, albums if current is None else current)
         for album in albums:
             self._albums[album.key] = album
             self._pending.setdefault(album.key, []).append((identity, remote_id))

@@ -22,6 +22,7 @@ from importer import __version__
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings, merge_section
 from importer.google_errors import GoogleAuthError, PickerError
+from importer.reclaim.command import add_login, add_reclaim
 from importer.run import run_import
 from importer.sources.parts import SourceError
 from importer.state import StateError
@@ -178,7 +179,8 @@ def _add_health(commands: Any) -> None:
 
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (
-    _add_import, _add_status, _add_verify, _add_serve, _add_auth, _add_watch, _add_health)
+    _add_import, _add_status, _add_verify, _add_serve, _add_auth, _add_watch, _add_health,
+    add_reclaim, add_login)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -145,6 +145,34 @@ class WebSettings:
     port: StrictInt = Field(default=8765, ge=0, le=65535)
     token: StrictStr | None = None
     token_file: StrictStr | None = None
+UI_LANGUAGES = ("en", "de", "fr")
+
+
+@dataclass(frozen=True, config=_STRICT)
+class ReclaimSettings:
+    """Trashing Google copies in photos.google.com (importer/reclaim/, README "Reclaim")."""
+
+    older_than_days: StrictInt = Field(default=30, ge=0, le=36500)
+    """Keep items taken (or, undated, imported) more recently than this."""
+    keep_albums: list[StrictStr] = field(default_factory=list)
+    keep_archived: StrictBool = False
+    pause_seconds: StrictFloat = Field(default=2.0, ge=0, le=3600)
+    pause_jitter_seconds: StrictFloat = Field(default=1.0, ge=0, le=3600)
+    daily_cap: StrictInt = Field(default=500, ge=1, le=100_000)
+    """Items trashed per 24 hours at most, counted over runs."""
+    max_consecutive_failures: StrictInt = Field(default=5, ge=1, le=1000)
+    retries: StrictInt = Field(default=2, ge=0, le=10)
+    timeout_seconds: StrictFloat = Field(default=30.0, gt=0, le=600)
+    """How long to wait for the page to show what is expected."""
+    ui_language: Literal["en", "de", "fr"] = "en"
+    ui_texts_file: StrictStr | None = None
+    """The user's own locator/text file, merged over the language's (Google changed it)."""
+    base_url: StrictStr = "https://photos.google.com"
+    browser: StrictStr | None = None
+    """Chromium executable; default: Playwright's own build, else Debian's chromium."""
+    profile_dir: StrictStr | None = None
+    auto_apply: StrictBool = False
+    """Watch mode applies each new plan by itself (issue 12 reads this)."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -166,6 +194,7 @@ class Settings:
     """`--album`: with `--from picker`, the album the picked items go into."""
     google: GoogleSettings = field(default_factory=GoogleSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    reclaim: ReclaimSettings = field(default_factory=ReclaimSettings)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from importer.act import ItemResult
-from importer.model import FileOutcome
+from importer.model import Album, FileOutcome, MediaItem
 from importer.plan import Action
 from importer.state import ItemRecord, State, TargetRecord, now_iso
 
@@ -16,17 +17,35 @@ def _base(state: State, action: Action, source_sha1: str | None) -> ItemRecord:
     item = action.item
     if record is None:
         meta = item.metadata
-        return ItemRecord(
+        record = ItemRecord(
             action.identity, item.file.name, source_sha1, meta.google_url,
             origin="picker" if item.picker_id else None,
             taken_at=meta.taken_at.isoformat() if meta.taken_at else None,
-            title=meta.title if meta.title and meta.title != item.file.name else None,
             same_as=action.same_as)
     if source_sha1 and record.source_sha1 != source_sha1:
         record = replace(record, source_sha1=source_sha1)
     if action.same_as and record.same_as != action.same_as:
         record = replace(record, same_as=action.same_as)
-    return record
+    return _with_google_facts(record, item)
+
+
+def _with_google_facts(record: ItemRecord, item: MediaItem) -> ItemRecord:
+    """What reclaim needs from the latest export: the name Google shows, the bytes it
+    stores, and the albums it puts the item in."""
+    size = item.file.size + (item.live_video.size if item.live_video else 0)
+    albums = tuple(sorted(a.key for a in item.albums))
+    title = item.metadata.title or record.title
+    if (record.title, record.size, record.google_albums) == (title, size, albums):
+        return record
+    return replace(record, title=title, size=size, google_albums=albums)
+
+
+def remember_albums(state: State, identity: str, albums: Sequence[Album]) -> None:
+    """Album keys an item is in, for one already imported whose albums changed."""
+    record = state.get(identity)
+    keys = tuple(sorted(a.key for a in albums))
+    if record is not None and record.google_albums != keys:
+        state.put(replace(record, google_albums=keys))
 
 
 def _complete_other(state: State, target: str, identity: str, on_target: TargetRecord,
@@ -62,6 +81,7 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
             archived=meta.archived,
             synced=synced,
             live_video_id=result.live_video_id,
+            live_video_sha1=prepared.live_video.sha1 if prepared.live_video else None,
             from_file=tuple(sorted(prepared.from_file)),
         )
     state.put(record.with_target(target, on_target))

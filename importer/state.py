@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +23,8 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
-_TABLES = ("meta", "items", "albums", "runs", "problems", "exports")
+_TABLES = ("meta", "items", "albums", "runs", "problems", "exports", "trashed",
+           "reclaim_outcomes")
 PROBLEM_RUNS_KEPT = 20
 """Runs whose problem rows (failed, unreadable, unmatched, skipped files) the state keeps."""
 MAX_PROBLEM_ROWS = 20_000
@@ -63,6 +64,7 @@ class TargetRecord:
     archived: bool = False
     synced: dict[str, Any] = field(default_factory=dict)
     live_video_id: str | None = None
+    live_video_sha1: str | None = None
     from_file: tuple[str, ...] = ()
     verified_at: str | None = None
     error: str | None = None
@@ -73,13 +75,15 @@ class TargetRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetRecord:
-        data = dict(data)
+        """Keys this version does not know (written by a newer one) are left out."""
+        data = {k: v for k, v in data.items() if k in _TARGET_FIELDS}
         data["albums"] = tuple(data.get("albums", ()))
         data["from_file"] = tuple(data.get("from_file", ()))
         return cls(**data)
 
 
-_OPTIONAL = ("origin", "taken_at", "title", "same_as")
+_TARGET_FIELDS = frozenset(f.name for f in fields(TargetRecord))
+_OPTIONAL = ("origin", "taken_at", "title", "same_as", "size")
 """Item fields added after schema 1: written only when set, absent means None."""
 
 
@@ -96,9 +100,14 @@ class ItemRecord:
     """Google's capture instant (ISO 8601), to recognise the same photo from the other
     source; records without it fall back to the target's synced value."""
     title: str | None = None
-    """The file name Google knows when it differs from `name` (Takeout cuts long names)."""
+    """The sidecar's `title`: the file name Google shows (Takeout cuts long names in the
+    archive; reclaim checks the page against this one)."""
     same_as: str | None = None
     """Identity of the record of the same photo from the other source (Picker/Takeout)."""
+    size: int | None = None
+    """Bytes of the item's source files (with a live photo's video): what trashing frees."""
+    google_albums: tuple[str, ...] = ()
+    """Keys of the albums the latest export put it in (reclaim wants each in the gallery)."""
 
     def on(self, target: str) -> TargetRecord | None:
         return self.targets.get(target)
@@ -111,6 +120,8 @@ class ItemRecord:
         for name in _OPTIONAL:
             if data[name] is None:
                 del data[name]
+        if not data["google_albums"]:
+            del data["google_albums"]
         return data
 
     @classmethod
@@ -123,6 +134,7 @@ class ItemRecord:
             source_sha1=data.get("source_sha1"),
             google_url=data.get("google_url"),
             targets=targets,
+            google_albums=tuple(data.get("google_albums", ())),
             **optional,
         )
 
@@ -442,3 +454,28 @@ class State:
             target = str(key).partition("\n")[0]
             counts[target] = counts.get(target, 0) + 1
         return counts
+
+    # -- Google items this tool trashed (reclaim) -----------------------------------------
+
+    def trashed(self, google_url: str) -> dict[str, Any] | None:
+        value = self._tables["trashed"].get(google_url)
+        return value if isinstance(value, dict) else None
+
+    def put_trashed(self, google_url: str, info: dict[str, Any]) -> None:
+        """Committed at once: a trash done in Google must never be forgotten."""
+        table = self._tables["trashed"]
+        table[google_url] = {**info, "url": google_url}
+        table.commit()
+
+    def all_trashed(self) -> list[dict[str, Any]]:
+        return [value for _, value in self._tables["trashed"].items() if isinstance(value, dict)]
+
+    def put_reclaim_outcome(self, google_url: str, info: dict[str, Any]) -> None:
+        """The latest `reclaim --apply` outcome for an item (trashed, kept, failed)."""
+        table = self._tables["reclaim_outcomes"]
+        table[google_url] = {**info, "url": google_url}
+        table.commit()
+
+    def reclaim_outcome(self, google_url: str) -> dict[str, Any] | None:
+        value = self._tables["reclaim_outcomes"].get(google_url)
+        return value if isinstance(value, dict) else None

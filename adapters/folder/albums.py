@@ -116,3 +116,17 @@ class AlbumFolders:
             os.symlink(target, link)
             return
         raise GalleryError(f"{album_dir}: too many links named {name.name}")
+
+    def members(self, album_id: str) -> set[str]:
+        album_dir = self.folder / album_id
+        if not album_dir.is_dir() or album_dir.is_symlink():
+            return set()
+        found = set()
+        root = self.root.resolve()
+        for link in album_dir.iterdir():
+            if not link.is_symlink():
+                continue
+            target = (album_dir / os.readlink(link)).resolve()
+            if target.is_file() and target.is_relative_to(root):
+                found.add(target.relative_to(root).as_posix())
+        return found

@@ -174,6 +174,11 @@ class FolderTarget:
         with self._lock:
             self.albums.add(album_id, remote_ids)
 
+    def album_members(self, album_id: str) -> set[str]:
+        """Files the album folder's links lead to (a dangling link holds nothing)."""
+        with self._lock:
+            return self.albums.members(album_id)
+
     # -- verify ----------------------------------------------------------------------------
 
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:

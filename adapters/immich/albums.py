@@ -16,6 +16,8 @@ from adapters.immich.api import Api
 from adapters.immich.connect import Session
 from importer.model import Album
 
+MEMBERS_PAGE = 1000
+
 
 def owner_of(album: dict[str, Any]) -> str | None:
     """v2 names the owner; v3 puts the owner first among the album's users."""
@@ -123,3 +125,19 @@ class AlbumDirectory:
             reasons = sorted({str(r.get("error") or "unknown") for r in failed})
             raise GalleryError(f"album {album_id}: {len(failed)} of {len(asset_ids)} item(s) "
                                f"not added ({', '.join(reasons)})")
+
+    def members(self, album_id: str) -> set[str]:
+        """Asset ids in the album, read through the metadata search (v3's album answer
+        carries no assets). Trashed assets are not members; a missing album has none."""
+        if not self._exists(album_id):
+            return set()
+        found: set[str] = set()
+        page: str | None = "1"
+        while page is not None:
+            body = {"albumIds": [album_id], "page": int(page), "size": MEMBERS_PAGE}
+            answer = self.api.json("POST", "/search/metadata",
+                                   f"listing album {album_id}", json=body)
+            assets = answer.get("assets") or {}
+            found.update(str(a["id"]) for a in assets.get("items") or [])
+            page = assets.get("nextPage")
+        return found

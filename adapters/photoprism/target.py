@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -36,6 +37,7 @@ from importer.model import Album, Metadata, PreparedAsset
 
 DEFAULT_BATCH = 20
 LOOKUP_THREADS = 8
+MEMBERS_PAGE = 1000
 
 
 class PhotoPrismTarget:
@@ -213,6 +215,27 @@ class PhotoPrismTarget:
         answer = self.client.call("POST", f"/albums/{album_id}/photos",
                                   json={"photos": list(remote_ids)})
         raise_for(answer, f"add {len(remote_ids)} photo(s) to album {album_id}")
+
+    def album_members(self, album_id: str) -> set[str]:
+        """Photo UIDs in the album: the album's search, once for photos in the library and
+        once for archived ones (PhotoPrism leaves those out unless asked)."""
+        if not self._album_exists(album_id):
+            return set()
+        found: set[str] = set()
+        for query in ("", "archived:true"):
+            offset = 0
+            while True:
+                params = {"count": str(MEMBERS_PAGE), "offset": str(offset), "s": album_id,
+                          "merged": "false", "q": query}
+                answer = self.client.call("GET", f"/photos?{urlencode(params)}")
+                raise_for(answer, f"list album {album_id}")
+                rows = answer.json()
+                rows = rows if isinstance(rows, list) else []
+                found.update(str(r["UID"]) for r in rows if isinstance(r, dict) and r.get("UID"))
+                if len(rows) < MEMBERS_PAGE:
+                    break
+                offset += len(rows)
+        return found
 
     # -- verify ----------------------------------------------------------------------------
 

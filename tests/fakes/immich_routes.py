@@ -271,8 +271,7 @@ def _search(fake: FakeImmich) -> None:
             == asset.original_file_name
             and query.get("isFavorite", asset.is_favorite) == asset.is_favorite
             and query.get("type", asset.type) == asset.type
-            and all(asset.id in fake.albums[a].asset_ids
-                    for a in query.get("albumIds", []) if a in fake.albums)
+            and all(asset.id in fake.albums[a].asset_ids for a in query.get("albumIds", []))
         )
 
     @fake.route("POST", "/search/metadata")
@@ -281,6 +280,10 @@ def _search(fake: FakeImmich) -> None:
         user = fake._user(request)
         page, size = int(query.get("page", 1)), int(query.get("size", SEARCH_PAGE))
         with fake.lock:
+            for album_id in query.get("albumIds", []):  # Immich checks album.read first
+                album = fake._album(request, album_id, "album.read")
+                if isinstance(album, Response):
+                    return album
             found = sorted((a for a in fake.assets.values()
                             if a.owner_id == user.id and matches(a, query)),
                            key=lambda a: (a.file_created_at, a.id), reverse=True)

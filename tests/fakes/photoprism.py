@@ -340,6 +340,7 @@ class FakePhotoPrism(FakeServer):
 
     def _search(self, request: Request) -> Response:
         count = int(request.query["count"][-1])
+        offset = int((request.query.get("offset") or ["0"])[-1])
         query = (request.query.get("q") or [""])[-1]
         album = (request.query.get("s") or [""])[-1]
         archived = "archived:true" in query
@@ -350,7 +351,7 @@ class FakePhotoPrism(FakeServer):
             rows = [{"UID": p.uid, "Type": p.kind, "TakenAt": self.library.photo_json(p)[
                 "TakenAt"], "Title": p.title, "Caption": p.caption, "Favorite": p.favorite,
                 "Hash": next((f.hash for f in self.library.files_of(p.uid) if f.primary), "")}
-                for p in photos[:count]]
+                for p in photos[offset:offset + count]]
         return Response(200, rows, {"X-Count": str(len(rows)), "X-Limit": str(count)})
 
     def _batch(self, request: Request, archive: bool) -> Response:

@@ -30,6 +30,8 @@ from adapters.folder.index import LibraryIndex, entry_for
 from importer.model import Album, Metadata, PreparedAsset, PreparedFile
 
 COPY_CHUNK = 1 << 20
+MAX_NAME_BYTES = 255
+_NAME_ROOM = len(" (9999)") + len(".xmp")
 
 
 class FolderTarget:
@@ -103,7 +105,7 @@ class FolderTarget:
         self, tmp: Path, file: PreparedFile, folder: str, stem: str | None
     ) -> tuple[str, UploadStatus]:
         name = PurePosixPath(file.filename)
-        base, suffix = stem or name.stem, name.suffix
+        base, suffix = fit_name(stem or name.stem, name.suffix)
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         for n in range(10_000):
             candidate = f"{folder}/{base}{f' ({n})' if n else ''}{suffix}"
@@ -166,6 +168,18 @@ class FolderTarget:
         with self._lock:
             self.index.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def fit_name(base: str, suffix: str) -> tuple[str, str]:
+    """Shorten `base` so that `base (n)suffix.xmp` stays within a file name's 255 bytes
+    (a 255-byte name from the export, given a counter or a truer extension, would not)."""
+    room = MAX_NAME_BYTES - _NAME_ROOM - len(suffix.encode("utf-8"))
+    if len(base.encode("utf-8")) <= room:
+        return base, suffix
+    if room < 1:
+        suffix, room = suffix[:16], MAX_NAME_BYTES - _NAME_ROOM - 16
+    clipped = base.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return clipped.rstrip() or "_", suffix
 
 
 def _date_folder(metadata: Metadata) -> str:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, cast
 
+from importer.sources.names import display_name
 from importer.sources.parts import (
     Entry,
     Listed,
@@ -63,7 +64,9 @@ class _Reader:
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.stream = _decompressed(raw)
-        self.tar = tarfile.open(fileobj=self.stream, mode="r|")  # noqa: SIM115 (closed in close)
+        # Names that are not UTF-8 arrive surrogate-escaped, whatever the locale says.
+        self.tar = tarfile.open(fileobj=self.stream, mode="r|",  # noqa: SIM115 (closed in close)
+                                encoding="utf-8", errors="surrogateescape")
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         while True:
@@ -99,12 +102,13 @@ class TarPart:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.name = str(path)
+        self.name = display_name(str(path))
         try:
             with self._reader() as reader:
                 reader.tar.next()
         except STREAM_ERRORS as exc:
-            raise SourceError(f"{path}: not a readable tar archive ({_describe(exc)})") from None
+            raise SourceError(
+                f"{self.name}: not a readable tar archive ({_describe(exc)})") from None
 
     @contextmanager
     def _reader(self) -> Iterator[_Reader]:

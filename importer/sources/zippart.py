@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from importer.sources.names import decode_member_name, display_name
 from importer.sources.parts import (
     Entry,
     Listed,
@@ -119,7 +120,7 @@ def _parse_central(buf: bytes | memoryview, at: int) -> _Member:
     if len(buf) < end:
         raise DamagedZip("central directory ends inside a record")
     raw = bytes(buf[at + _CENTRAL.size:at + _CENTRAL.size + name_len])
-    name = raw.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
+    name = decode_member_name(raw, bool(flags & _FLAG_UTF8))
     values = [fields[11], fields[10], fields[18]]
     if _FULL32 in values:
         start = at + _CENTRAL.size + name_len
@@ -132,14 +133,14 @@ class ZipPart:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.name = str(path)
+        self.name = display_name(str(path))
         try:
             with path.open("rb") as fp:
                 self._directory = _find_directory(fp)
         except OSError as exc:
-            raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            raise SourceError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
         except DamagedZip as exc:
-            raise SourceError(f"{path}: {exc}") from None
+            raise SourceError(f"{self.name}: {exc}") from None
 
     def _records(self, fp: IO[bytes]) -> Iterator[tuple[int, _Member]]:
         """(offset, member) for every central record, reading the directory in chunks."""

@@ -29,6 +29,21 @@ Wanted = Callable[[str, int], int]
 Listed = tuple["Entry", bytes | None]
 
 
+MAX_INFLATE_RATIO = 100
+"""Photos and videos barely compress (JPEG, HEIC, MP4 are compressed already; a RAW or BMP
+may halve): a member said to inflate more than this many times is a zip bomb."""
+INFLATE_FLOOR = 64 * 1024 * 1024
+"""Below this many bytes any ratio is harmless (a JSON file of spaces)."""
+
+
+def inflation_problem(size: int, compressed: int) -> str | None:
+    """Why a member that declares `size` bytes from `compressed` is refused, or None."""
+    if size <= INFLATE_FLOOR or size <= MAX_INFLATE_RATIO * max(compressed, 1):
+        return None
+    return (f"refused: declares {size:,} bytes from {compressed:,} compressed, more than "
+            f"{MAX_INFLATE_RATIO} times (a zip bomb?)")
+
+
 class SourceError(Exception):
     """A source cannot be read at all; the message names it."""
 
@@ -185,6 +200,9 @@ def member_entry(part: Part, raw_name: str, size: int, ref: Any) -> Entry | Prob
         return Problem(f"{part.name}:{display_name(raw_name)}",
                        "unsafe path in archive (absolute or '..'), ignored")
     folder, name = split_path(clean_member_path(raw_name))
+    if not name:
+        return Problem(f"{part.name}:{display_name(raw_name)}",
+                       "a member without a file name, ignored")
     return Entry(part, intern_folder(folder), name, size, ref)
 
 

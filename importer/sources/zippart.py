@@ -3,8 +3,10 @@
 `zipfile.ZipFile` keeps a ZipInfo object (~800 bytes) per member for as long as the archive
 is open: 270 MB for a 350k-member export before anything is paired. This reader walks the
 central directory in chunks and keeps one integer per member (the offset of its central
-record); opening a member re-reads that record and hands the data to zipfile's own
-decompressing, CRC-checking reader. Every open gets its own file handle, so worker threads
+record); opening a member re-reads that record and hands the data to a decompressing,
+CRC-checking reader that also refuses a member inflating beyond its declared size
+(`zipmember`), and a member declaring far more than its compressed bytes can honestly
+hold is refused while listing. Every open gets its own file handle, so worker threads
 never share a file position.
 """
 
@@ -24,9 +26,11 @@ from importer.sources.parts import (
     Problem,
     SourceError,
     Wanted,
+    inflation_problem,
     member_entry,
     read_head,
 )
+from importer.sources.zipmember import DEFLATED, STORED, MemberReader
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
@@ -173,11 +177,14 @@ class ZipPart:
 
     def _listed(self, reader: IO[bytes], offset: int, member: _Member,
                 wanted: Wanted) -> Listed | Problem | None:
-        if member.raw_name.endswith(("/", "\\")):
-            return None
+        if member.raw_name.endswith(("/", "\\")) and member.size == 0:
+            return None  # a folder entry (one holding data is read as a file)
         entry = member_entry(self, member.raw_name, member.size, offset)
         if isinstance(entry, Problem):
             return entry
+        bomb = inflation_problem(member.size, member.compressed)
+        if bomb is not None:
+            return Problem(entry.location, bomb)
         want = wanted(entry.name, member.size)
         if not want:
             return entry, None
@@ -197,6 +204,9 @@ class ZipPart:
             raise DamagedZip("bad local file header")
         fields = _LOCAL.unpack(local)
         fp.seek(member.header + self._directory.concat + _LOCAL.size + fields[10] + fields[11])
+        if member.method in (STORED, DEFLATED):
+            return cast(IO[bytes], MemberReader(fp, member.method, member.compressed,
+                                                member.size, member.crc, close_fileobj=close))
         info = zipfile.ZipInfo(member.raw_name)
         info.compress_type = member.method
         info.compress_size = member.compressed

@@ -42,11 +42,16 @@ class MemberReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._left_out == 0:
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while chunk := self.read(_READ_ALL_CHUNK):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        if self._left_out == 0 or size == 0:
             self._check_end()
-            return 0
-        data = self._produce(min(len(buffer), self._left_out))
+            return b""
+        data = self._produce(min(size, self._left_out))
         if not data:
             raise MemberError(f"the member ends after {self._size - self._left_out} of its "
                               f"{self._size} bytes (damaged or cut short)")
@@ -54,16 +59,12 @@ class MemberReader(io.RawIOBase):
         self._crc = zlib.crc32(data, self._crc)
         if self._left_out == 0:  # checked with the last bytes, as zipfile does
             self._check_end()
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is not None and size >= 0:
-            return super().read(size) or b""
-        chunks = []
-        while chunk := super().read(_READ_ALL_CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _input(self) -> bytes:
         chunk = self._fp.read(min(_INPUT_CHUNK, self._left_in)) if self._left_in > 0 else b""

@@ -117,8 +117,9 @@ def album_for(folder: str, info: AlbumInfo | None, *, keep_untitled: bool) -> Al
     """The Album an album folder stands for, or None (untitled ones skipped by setting).
 
     Titles come from the album JSON: the folder name is sanitized (no '/', emoji dropped).
-    Keys must stay stable across exports: 'title:<title>'; an untitled album has no title,
-    so its key is its creation date when the JSON gives one, else its folder name.
+    Keys must stay stable across exports: 'title:<title>' (albums sharing a title are told
+    apart afterwards by `distinct_albums`); an untitled album has no title, so its key is
+    its creation date when the JSON gives one, else its folder name.
     """
     name = folder.rsplit("/", 1)[-1]
     title = info.title if info is not None else name

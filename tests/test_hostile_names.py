@@ -25,6 +25,7 @@ from importer.config import TakeoutSettings
 from importer.model import Accounted, MediaItem
 from importer.sources.names import decode_member_name, display_name
 from importer.sources.takeout import TakeoutSource
+from tests.cli_targets import open_target
 from tests.conftest import CliResult, library_entries
 from tests.exportgen import PRODUCT, unique_jpeg
 
@@ -193,3 +194,20 @@ def test_names_escape_the_same_way_in_every_source() -> None:
     assert decode_member_name(b"caf\x82.jpg", utf8_flag=False) == "café.jpg"  # cp437
     assert display_name(decode_member_name(b"caf\xe9.jpg", utf8_flag=True)) == \
         "caf\\xe9.jpg"
+
+
+@pytest.mark.parametrize("kind", ["immich", "photoprism"])
+def test_hostile_names_import_into_the_galleries(
+        tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch,
+        kind: str) -> None:
+    """The faithful fakes reject what the real servers reject: every item lands, twice
+    nothing."""
+    names = [b"caf\xe9.jpg", b"nul\x00.jpg", b"esc\x1b[2J.jpg", b"\xff\xfe\xfd.jpg",
+             b"x" * 251 + b".jpg", "é".encode() * 127, b"bell\x07" * 50, b"line\nbreak.jpg"]
+    files = [(n, unique_jpeg(f"g{i}", pad=i)) for i, n in enumerate(names)]
+    source = _write(tmp_path, files, "zip")
+    with open_target(kind, tmp_path, monkeypatch) as target:
+        for _ in range(2):
+            result = cli("import", source, "--to", target.spec, "--state", target.state)
+            assert result.code == 0, result.out + result.err
+            assert len(target.items()) == len(files)

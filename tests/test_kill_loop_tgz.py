@@ -12,13 +12,16 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.folder.target import FolderTarget
 from tests.conftest import cli_command, library_entries
 from tests.exportgen import make_quirky_items, write_parts
+from tests.gallery_contract import asset
 
 KILLS = 10
 
@@ -131,3 +134,31 @@ def test_killed_again_and_again_then_run_once_more_is_exact(tmp_path: Path) -> N
     assert again.returncode == 0 and "Nothing new to import" in again.stdout, again.stdout
     verify = _run(cli_command("verify", "--to", f"folder:{killed}"))
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL at one exact point (nothing after it runs)."""
+
+
+def test_a_kill_while_an_xmp_is_written_leaves_nothing_in_the_library(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kill loop once found a half-written `.NAME.xmp.<thread>.tmp` beside a photo;
+    the temporary file now lives in `.incoming`, which the next run empties."""
+    item = asset("IMG_1.jpg", "one")
+    item = replace(item, primary=replace(item.primary, xmp=b"<x:xmpmeta/>"))
+    library = tmp_path / "library"
+    target = FolderTarget(library)
+
+    def killed(self: Path, where: Path) -> Path:
+        raise _Killed
+
+    monkeypatch.setattr(Path, "replace", killed)
+    with pytest.raises(_Killed):
+        target.upload(item)
+    monkeypatch.undo()
+    dated = [p.name for p in library.rglob("*") if p.is_file()
+             and p.relative_to(library).parts[0] not in (".incoming", ".gphotos-importer")
+             and p.name != "library.jsonl"]
+    assert dated == ["IMG_1.jpg"], dated
+    FolderTarget(library).close()  # the next run
+    assert not (library / ".incoming").exists()

@@ -120,7 +120,7 @@ class FolderTarget:
                 except OSError as exc:
                     raise GalleryError(f"{dest}: cannot write: {exc.strerror}") from None
             if file.xmp is not None:
-                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp)
+                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp, self._tmp)
             return candidate, UploadStatus.CREATED
         raise GalleryError(f"{self.root / folder}: too many files named {name.name}")
 
@@ -196,8 +196,10 @@ def _sha1_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+def _write_atomic(path: Path, data: bytes, scratch: Path) -> None:
+    """Written in `scratch` (`.incoming`, emptied when the target closes) and moved into
+    place: a run killed mid-write leaves nothing in the library's folders."""
+    tmp = scratch / f"xmp.{threading.get_ident()}.tmp"
     tmp.write_bytes(data)
     tmp.replace(path)
 

@@ -162,3 +162,26 @@ def test_a_kill_while_an_xmp_is_written_leaves_nothing_in_the_library(
     assert dated == ["IMG_1.jpg"], dated
     FolderTarget(library).close()  # the next run
     assert not (library / ".incoming").exists()
+
+
+def test_a_kill_between_placing_a_file_and_its_xmp_is_repaired_by_the_next_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the kill loop: the file was in place (not yet in library.jsonl or the
+    state), its XMP not; the next run found the identical file and left it without one."""
+    item = asset("VID_1.jpg", "video")
+    item = replace(item, primary=replace(item.primary, xmp=b"<x:xmpmeta>values</x:xmpmeta>"))
+    library = tmp_path / "library"
+    target = FolderTarget(library)
+
+    def killed(path: Path, data: bytes, scratch: Path) -> None:
+        raise _Killed
+
+    monkeypatch.setattr("adapters.folder.target._write_atomic", killed)
+    with pytest.raises(_Killed):
+        target.upload(item)
+    monkeypatch.undo()
+    again = FolderTarget(library)  # the next run: same item, same bytes
+    result = again.upload(item)
+    xmp = library / (result.remote_id + ".xmp")
+    assert xmp.read_bytes() == b"<x:xmpmeta>values</x:xmpmeta>"
+    again.close()

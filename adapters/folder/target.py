@@ -114,7 +114,10 @@ class FolderTarget:
                 try:
                     os.link(tmp, dest)
                 except FileExistsError:
-                    if _sha1_of(dest) == file.sha1:
+                    if _sha1_of(dest) == file.sha1:  # placed by a run killed before its XMP
+                        if file.xmp is not None:
+                            _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp,
+                                          self._tmp)
                         return candidate, UploadStatus.DUPLICATE
                     continue
                 except OSError as exc:

@@ -33,7 +33,7 @@ from importer.model import (
     ScanEvent,
 )
 from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_values
-from importer.prepare import PrepareError, prepare
+from importer.prepare import NotMedia, PrepareError, prepare
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
 from importer.state import State
@@ -66,6 +66,8 @@ class _Prepared:
     action: Action | None
     asset: PreparedAsset | None
     error: str = ""
+    outcome: FileOutcome = FileOutcome.FAILED
+    """Without an asset: FAILED, or SKIPPED for bytes that are no photo or video."""
 
 
 class StopFlag(Protocol):
@@ -206,8 +208,8 @@ class Pipeline:
 
     def _prepared(self, job: _Prepared) -> None:
         if job.asset is None:
-            self._finish_file(job.item, FileOutcome.FAILED, job.error, None)
-            if job.action is not None:
+            self._finish_file(job.item, job.outcome, job.error, None)
+            if job.action is not None and job.outcome is FileOutcome.FAILED:
                 record_failure(self.state, self.gallery.target, job.action, job.error)
             return
         action = job.action or self._plan(job.item, job.asset.identity)
@@ -304,5 +306,7 @@ def _prepare_job(item: MediaItem, action: Action | None,
     try:
         identity = action.identity if action else None
         return _Prepared(item, action, prepare(item, identity, settings=settings))
+    except NotMedia as exc:
+        return _Prepared(item, action, None, str(exc), FileOutcome.SKIPPED)
     except PrepareError as exc:
         return _Prepared(item, action, None, str(exc))

@@ -44,6 +44,11 @@ class PrepareError(Exception):
     """The file cannot be read or is not media; the item fails, the run goes on."""
 
 
+class NotMedia(PrepareError):
+    """The bytes are no photo or video, whatever the name says (a zip named .mp4, an HTML
+    page named .jpg): reported as such and never sent anywhere as media."""
+
+
 def identity_for(item: MediaItem, source_sha1: str) -> str:
     """Google's URL when known; else content + name, stable across exports."""
     return item.google_identity or f"sha1:{source_sha1}:{item.file.name}"
@@ -102,7 +107,8 @@ def _sha1(data: bytes) -> str:
 def _kind(file: MediaFile, head: bytes) -> mediatypes.Kind:
     kind = mediatypes.resolve(file.name, head)
     if kind is None:
-        raise PrepareError(f"{file.location}: not a photo or video we recognise")
+        raise NotMedia(f"{file.location}: not a photo or video: the bytes are "
+                       f"{mediatypes.describe(head)}, whatever its name says")
     return kind
 
 
@@ -193,7 +199,10 @@ def prepare(item: MediaItem, identity: str | None = None, *,
     primary, resolution, notes = prepare_file(item.file, item.metadata, prefer)
     live = None
     if item.live_video is not None:
-        live, _, live_notes = prepare_file(item.live_video, resolution.metadata)
+        try:
+            live, _, live_notes = prepare_file(item.live_video, resolution.metadata)
+        except NotMedia as exc:  # the still is the user's photo all the same
+            live_notes = (f"{exc}; left out, the still is imported alone",)
         notes += tuple(f"motion part {item.live_video.name}: {n}" for n in live_notes)
     resolved = replace(item, metadata=resolution.metadata)
     return PreparedAsset(

@@ -137,7 +137,15 @@ class RunReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.counts[FileOutcome.FAILED] or self.album_problems)
+        """Some files failed: an item, an album, or a whole part that could not be read
+        (its files are missing from this run, so the exit code must say so)."""
+        return bool(self.counts[FileOutcome.FAILED] or self.album_problems
+                    or self.export.get("part_problems"))
+
+    @property
+    def no_media(self) -> bool:
+        """The export was read and holds no photo or video at all."""
+        return bool(self.export) and self.export.get("media") == 0
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from importer.config import ConfigError, Settings
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
-from importer.prepare import PrepareError, prepare
+from importer.prepare import NotMedia, PrepareError, prepare
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.report import RunReport
 from importer.sources.takeout import TakeoutSource
@@ -165,8 +165,9 @@ def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | N
     try:  # reads and hashes only; nothing is written
         return prepare(item, settings=settings.metadata).identity
     except PrepareError as exc:
-        report.add(item.file.location, FileOutcome.FAILED, str(exc), kind=item.kind)
+        outcome = FileOutcome.SKIPPED if isinstance(exc, NotMedia) else FileOutcome.FAILED
+        report.add(item.file.location, outcome, str(exc), kind=item.kind)
         if item.live_video is not None:
             report.add(item.live_video.location, FileOutcome.LIVE_PART,
-                       f"motion part of {item.file.name} (failed)", kind=FileKind.LIVE_PART)
+                       f"motion part of {item.file.name} ({outcome})", kind=FileKind.LIVE_PART)
         return None

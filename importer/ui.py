@@ -86,7 +86,10 @@ def summary_table(report: RunReport) -> Table:
 def print_summary(report: RunReport, out: Console, report_path: str | None) -> None:
     out.print(summary_table(report))
     new = report.counts[FileOutcome.IMPORTED] + report.counts[FileOutcome.UPDATED]
-    if not report.dry_run and new == 0 and not report.failed:
+    if report.no_media:
+        out.print("No photos or videos in this export: nothing to import "
+                  "(is this a Google Photos Takeout?).")
+    elif not report.dry_run and new == 0 and not report.failed:
         out.print("Nothing new to import: everything is already in the target.")
     problems = [p for p in report.problems if p.outcome is FileOutcome.FAILED]
     problems += [p for p in report.problems if p.outcome is not FileOutcome.FAILED]

@@ -170,7 +170,8 @@ def test_zip_cut_short_is_reported_by_name_and_the_other_parts_import(
     _cut(broken, 0.6)
     library, report = tmp_path / "library", tmp_path / "report.json"
     result = cli("import", tmp_path / "parts", "--to", f"folder:{library}", "--report", report)
-    assert result.code == 0, result.out
+    assert result.code == 1, result.out  # some files failed: the cut part's are missing
+    assert "Nothing new" not in result.out
     data = json.loads(report.read_text())
     line = next(f for f in data["files"] if f["file"] == str(broken))
     assert line["outcome"] == "unreadable" and "download this part again" in line["reason"]
@@ -276,3 +277,43 @@ def test_zip64_directory_of_a_part_with_more_than_65535_members(tmp_path: Path) 
     assert isinstance(last, tuple)
     with last[0].open() as stream:
         assert stream.read() == unique_jpeg("last")
+
+
+@pytest.mark.parametrize("layout", ["folder", "zip", "tgz"])
+def test_an_export_without_photos_says_so(tmp_path: Path, cli: Callable[..., CliResult],
+                                          layout: str) -> None:
+    files = [(f"{PRODUCT}/archive_browser.html", b"<html></html>"),
+             (f"{YEAR}/notes.txt", b"hello"), (f"{PRODUCT}/Trip/metadata.json", b'{"title": "T"}')]
+    if layout == "folder":
+        for name, data in files:
+            (tmp_path / "export" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "export" / name).write_bytes(data)
+        source = tmp_path / "export"
+    elif layout == "zip":
+        source = tmp_path / "part.zip"
+        with zipfile.ZipFile(source, "w") as archive:
+            for name, data in files:
+                archive.writestr(name, data)
+    else:
+        source = tmp_path / "part.tgz"
+        _write_tar(source, files)
+    library = tmp_path / "library"
+    for _ in range(2):  # the first run and a re-run say the same
+        result = cli("import", source, "--to", f"folder:{library}")
+        assert result.code == 0, result.out
+        assert "No photos or videos in this export" in result.out
+        assert "Nothing new to import" not in result.out
+        assert "already in the target" not in result.out
+
+
+def test_an_unreadable_part_fails_the_run_and_a_good_one_does_not(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    items = make_items(6, seed=8, albums=0)
+    export = write_parts(tmp_path / "parts", items, "tgz", parts=2, seed=8)
+    library = tmp_path / "library"
+    assert cli("import", *export.sources, "--to", f"folder:{library}").code == 0
+    garbage = tmp_path / "parts" / "takeout-20240525T201456Z-003.zip"
+    garbage.write_bytes(b"this is no zip archive" * 100)
+    result = cli("import", tmp_path / "parts", "--to", f"folder:{library}")
+    assert result.code == 1 and str(garbage) in result.out, result.out
+    assert "already in the target" not in result.out

@@ -30,6 +30,8 @@ from adapters.folder.index import LibraryIndex, entry_for
 from importer.model import Album, Metadata, PreparedAsset, PreparedFile
 
 COPY_CHUNK = 1 << 20
+MAX_NAME_BYTES = 255
+_NAME_ROOM = len(" (9999)") + len(".xmp")
 
 
 class FolderTarget:
@@ -103,7 +105,7 @@ class FolderTarget:
         self, tmp: Path, file: PreparedFile, folder: str, stem: str | None
     ) -> tuple[str, UploadStatus]:
         name = PurePosixPath(file.filename)
-        base, suffix = stem or name.stem, name.suffix
+        base, suffix = fit_name(stem or name.stem, name.suffix)
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         for n in range(10_000):
             candidate = f"{folder}/{base}{f' ({n})' if n else ''}{suffix}"
@@ -112,13 +114,16 @@ class FolderTarget:
                 try:
                     os.link(tmp, dest)
                 except FileExistsError:
-                    if _sha1_of(dest) == file.sha1:
+                    if _sha1_of(dest) == file.sha1:  # placed by a run killed before its XMP
+                        if file.xmp is not None:
+                            _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp,
+                                          self._tmp)
                         return candidate, UploadStatus.DUPLICATE
                     continue
                 except OSError as exc:
                     raise GalleryError(f"{dest}: cannot write: {exc.strerror}") from None
             if file.xmp is not None:
-                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp)
+                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp, self._tmp)
             return candidate, UploadStatus.CREATED
         raise GalleryError(f"{self.root / folder}: too many files named {name.name}")
 
@@ -131,7 +136,7 @@ class FolderTarget:
         if f"{folder}/{name.name}" == remote_id:
             tmp = self._spool(asset.primary)
             os.replace(tmp, self.root / remote_id)
-            _replace_xmp(self.root / remote_id, asset.primary.xmp)
+            _replace_xmp(self.root / remote_id, asset.primary.xmp, self._tmp)
             path = remote_id
         else:
             path, _ = self._place(asset.primary, folder)
@@ -147,7 +152,7 @@ class FolderTarget:
                 self.albums.relink(remote_id, path, old["albums"] if old else ())
         if path != remote_id:
             (self.root / remote_id).unlink(missing_ok=True)
-            _replace_xmp(self.root / remote_id, None)
+            _replace_xmp(self.root / remote_id, None, self._tmp)
         return UploadResult(path, UploadStatus.CREATED, video_path, applied=ALL_FIELDS)
 
     # -- metadata --------------------------------------------------------------------------
@@ -201,6 +206,18 @@ class FolderTarget:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
+def fit_name(base: str, suffix: str) -> tuple[str, str]:
+    """Shorten `base` so that `base (n)suffix.xmp` stays within a file name's 255 bytes
+    (a 255-byte name from the export, given a counter or a truer extension, would not)."""
+    room = MAX_NAME_BYTES - _NAME_ROOM - len(suffix.encode("utf-8"))
+    if len(base.encode("utf-8")) <= room:
+        return base, suffix
+    if room < 1:
+        suffix, room = suffix[:16], MAX_NAME_BYTES - _NAME_ROOM - 16
+    clipped = base.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return clipped.rstrip() or "_", suffix
+
+
 def _date_folder(metadata: Metadata) -> str:
     if metadata.taken_at is None:
         return "undated"
@@ -215,17 +232,19 @@ def _sha1_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _replace_xmp(path: Path, xmp: bytes | None) -> None:
+def _replace_xmp(path: Path, xmp: bytes | None, scratch: Path) -> None:
     """The sidecar beside `path` says `xmp`, or is gone when there is none."""
     sidecar = path.with_name(path.name + ".xmp")
     if xmp is None:
         sidecar.unlink(missing_ok=True)
     else:
-        _write_atomic(sidecar, xmp)
+        _write_atomic(sidecar, xmp, scratch)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+def _write_atomic(path: Path, data: bytes, scratch: Path) -> None:
+    """Written in `scratch` (`.incoming`, emptied when the target closes) and moved into
+    place: a run killed mid-write leaves nothing in the library's folders."""
+    tmp = scratch / f"xmp.{threading.get_ident()}.tmp"
     tmp.write_bytes(data)
     tmp.replace(path)
 

@@ -92,14 +92,22 @@ def _position(gps: dict[int, Any]) -> GeoPoint | None:
     lon = from_dms_rationals(gps.get(G.GPSLongitude), _text(gps.get(G.GPSLongitudeRef)) or "E")
     if lat is None or lon is None or not valid_position(lat, lon):
         return None
-    altitude = None
-    raw = gps.get(G.GPSAltitude)
-    if isinstance(raw, tuple) and len(raw) == 2 and raw[1]:
-        altitude = raw[0] / raw[1]
-        ref = gps.get(G.GPSAltitudeRef)
-        if ref in (1, b"\x01", (1,)):
-            altitude = -altitude
+    altitude = _rational(gps.get(G.GPSAltitude))
+    if altitude is not None and gps.get(G.GPSAltitudeRef) in (1, b"\x01", (1,)):
+        altitude = -altitude
     return GeoPoint(lat, lon, altitude)
+
+
+def _rational(raw: Any) -> float | None:
+    """One rational as piexif gives it, (num, den); None for any other shape or type (a
+    camera may write two rationals, or a SHORT, where one RATIONAL belongs)."""
+    if isinstance(raw, tuple) and len(raw) == 1:
+        raw = raw[0]
+    if not (isinstance(raw, tuple) and len(raw) == 2
+            and all(isinstance(n, int) for n in raw) and raw[1]):
+        return None
+    numerator, denominator = raw
+    return float(numerator / denominator)
 
 
 def facts_from_exif(exif: Exif) -> FileFacts:

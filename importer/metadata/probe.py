@@ -72,9 +72,12 @@ def probe_image(kind: mediatypes.Kind, data: bytes) -> tuple[FileFacts, Exif | N
         exif = exif_mod.load(block)
     except exif_mod.ExifError as exc:
         return FileFacts(damaged=str(exc)), None
-    except (isobmff.BoxError, struct.error, IndexError) as exc:
+    except (isobmff.BoxError, struct.error, IndexError, ValueError, OverflowError) as exc:
         return FileFacts(damaged=f"unreadable metadata structure ({exc})"), None
-    return exif_mod.facts_from_exif(exif), exif
+    try:
+        return exif_mod.facts_from_exif(exif), exif
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a value of a type no camera
+        return FileFacts(damaged=f"EXIF values of unexpected types ({exc})"), None
 
 
 def probe_movie(kind: mediatypes.Kind, moov: bytes | None) -> FileFacts:

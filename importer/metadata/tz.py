@@ -18,13 +18,17 @@ from timezonefinder import TimezoneFinder
 from importer.model import GeoPoint
 
 _local = threading.local()
+_creating = threading.Lock()
 
 
 def _finder() -> TimezoneFinder:
-    """One finder per thread: timezonefinder documents its instances as not thread-safe."""
+    """One finder per thread: timezonefinder documents its instances as not thread-safe.
+    They are made one at a time: loading one parses headers with `ast`, and CPython 3.11
+    parsing in two threads at once fails ("AST constructor recursion depth mismatch")."""
     finder: TimezoneFinder | None = getattr(_local, "finder", None)
     if finder is None:
-        finder = TimezoneFinder()
+        with _creating:
+            finder = TimezoneFinder()
         _local.finder = finder
     return finder
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 
 from importer.model import Album
 from importer.sources.takeout_json import AlbumInfo
@@ -115,8 +117,9 @@ def album_for(folder: str, info: AlbumInfo | None, *, keep_untitled: bool) -> Al
     """The Album an album folder stands for, or None (untitled ones skipped by setting).
 
     Titles come from the album JSON: the folder name is sanitized (no '/', emoji dropped).
-    Keys must stay stable across exports: 'title:<title>'; an untitled album has no title,
-    so its key is its creation date when the JSON gives one, else its folder name.
+    Keys must stay stable across exports: 'title:<title>' (albums sharing a title are told
+    apart afterwards by `distinct_albums`); an untitled album has no title, so its key is
+    its creation date when the JSON gives one, else its folder name.
     """
     name = folder.rsplit("/", 1)[-1]
     title = info.title if info is not None else name
@@ -127,3 +130,32 @@ def album_for(folder: str, info: AlbumInfo | None, *, keep_untitled: bool) -> Al
         return None
     key = f"untitled:{info.date}" if info is not None and info.date else f"title:{name}"
     return Album(key=key, title=name, description=description)
+
+
+def _by_date(folder: str, info: AlbumInfo | None) -> tuple[bool, int, str, str]:
+    date = info.date if info is not None else None
+    number = int(date) if date is not None and date.lstrip("-").isdigit() else 0
+    return date is None, number, date or "", folder
+
+
+def distinct_albums(albums: Mapping[str, tuple[Album, AlbumInfo | None]]) -> dict[str, Album]:
+    """Album folders whose albums share a key (Google albums with equal titles) become
+    distinct albums. The oldest (by its JSON's date, then folder) keeps the plain key, so
+    states that keyed albums by title stay valid; each other one is keyed by its date (else
+    its folder) and titled 'Title (2)', 'Title (3)', as Takeout numbers their folders."""
+    groups: dict[str, list[str]] = {}
+    for folder, (album, _) in albums.items():
+        groups.setdefault(album.key, []).append(folder)
+    result = {folder: album for folder, (album, _) in albums.items()}
+    taken = set(groups)
+    for key, folders in groups.items():
+        ordered = sorted(folders, key=lambda f: _by_date(f, albums[f][1]))
+        for number, folder in enumerate(ordered[1:], start=2):
+            album, info = albums[folder]
+            mark = info.date if info is not None and info.date else None
+            twin = f"{key}#{mark}" if mark else f"{key}#folder:{folder.rsplit('/', 1)[-1]}"
+            if twin in taken:
+                twin = f"{twin}#folder:{folder}"
+            taken.add(twin)
+            result[folder] = replace(album, key=twin, title=f"{album.title} ({number})")
+    return result

@@ -8,12 +8,11 @@ AlbumInfo): a `.tgz` member can only be read while the archive streams past it, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from importer.model import Accounted, FileKind, FileOutcome, Metadata
-from importer.sources import mediatypes
+from importer.sources import mediatypes, takeout_json
 from importer.sources.layout import relative_to_product
 from importer.sources.parts import Entry, Listed, Part, Problem
 from importer.sources.takeout_json import (
@@ -23,7 +22,8 @@ from importer.sources.takeout_json import (
     metadata_from_sidecar,
 )
 
-MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
+"""Sidecars are a few kB; album JSON with thousands of enrichments can be several MB."""
 
 
 @dataclass
@@ -141,8 +141,8 @@ class Listing:
             yield Accounted(entry.location, FileOutcome.UNREADABLE, reason, FileKind.JSON)
             return
         try:
-            data = json.loads(content.decode("utf-8-sig"))
-        except ValueError as exc:
+            data = takeout_json.loads(content.decode("utf-8-sig"))
+        except ValueError as exc:  # also UnicodeDecodeError
             yield Accounted(entry.location, FileOutcome.UNREADABLE, f"damaged JSON ({exc})",
                             FileKind.JSON)
             return

@@ -31,6 +31,8 @@ class Merger:
 
     def __init__(self) -> None:
         self._by_key: dict[Key, Found] = {}
+        self._by_file: dict[tuple[str, int], Found] = {}
+        """Records by file name and size, for copies whose sidecar went missing."""
         self.records: list[Found] = []
         self.live_parts = 0
 
@@ -42,12 +44,42 @@ class Merger:
             record = self._by_key.get(key)
             if record is None and not found.variant_of:
                 found.variant_of = found.entry.name
-        if record is None or (key[0] == "file" and not found.role.holds_copies):
+        if record is None:
+            record = self._lost_sidecar(found, key)
+        elif key[0] == "file" and not found.role.holds_copies:
+            record = None
+        if record is None:
             self._by_key.setdefault(key, found)
+            if not found.variant_of:
+                self._by_file.setdefault((found.entry.name, found.entry.size), found)
             self.records.append(found)
             self.live_parts += found.live is not None
             return
         yield from self._merge(record, found)
+
+    def _lost_sidecar(self, found: Found, key: Key) -> Found | None:
+        """The record `found` is a copy of although one of the two lacks the sidecar the
+        other has (lost with a part cut short, say): same name and size, and one of them an
+        album copy (album copies are the same bytes). The record takes the sidecar."""
+        if found.variant_of:
+            return None
+        record = self._by_file.get((found.entry.name, found.entry.size))
+        if record is None or record.variant_of:
+            return None
+        if not (record.role.holds_copies or found.role.holds_copies):
+            return None
+        with_url, without = (record.metadata.google_url, found.metadata.google_url)
+        if (with_url is None) == (without is None):
+            return None  # both have one (other items) or neither (the usual name match)
+        if with_url is None:  # the record lost its sidecar: it takes this one's
+            mine = record.metadata
+            record.metadata = replace(found.metadata, favorite=found.metadata.favorite or
+                                      mine.favorite, archived=found.metadata.archived or
+                                      mine.archived, trashed=found.metadata.trashed or
+                                      mine.trashed)
+            record.sidecar = found.sidecar
+            self._by_key[key] = record
+        return record
 
     def _merge(self, primary: Found, copy: Found) -> Iterator[Accounted]:
         # Copies hold the same bytes: read each file from a zip or folder when a copy sits

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from importer.sources.names import display_name
+
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 
@@ -25,6 +27,21 @@ Wanted = Callable[[str, int], int]
 """(file name, size) -> how many leading bytes the reader wants while listing (0: none)."""
 
 Listed = tuple["Entry", bytes | None]
+
+
+MAX_INFLATE_RATIO = 100
+"""Photos and videos barely compress (JPEG, HEIC, MP4 are compressed already; a RAW or BMP
+may halve): a member said to inflate more than this many times is a zip bomb."""
+INFLATE_FLOOR = 64 * 1024 * 1024
+"""Below this many bytes any ratio is harmless (a JSON file of spaces)."""
+
+
+def inflation_problem(size: int, compressed: int) -> str | None:
+    """Why a member that declares `size` bytes from `compressed` is refused, or None."""
+    if size <= INFLATE_FLOOR or size <= MAX_INFLATE_RATIO * max(compressed, 1):
+        return None
+    return (f"refused: declares {size:,} bytes from {compressed:,} compressed, more than "
+            f"{MAX_INFLATE_RATIO} times (a zip bomb?)")
 
 
 class SourceError(Exception):
@@ -122,28 +139,31 @@ class FolderPart:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.name = str(root)
+        self.name = display_name(str(root))
 
     def entries(self, wanted: Wanted) -> Iterator[Listed | Problem]:
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames.sort()
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
             raw_folder = "" if rel_dir == "." else rel_dir
-            folder = intern_folder(nfc(raw_folder))
+            folder = intern_folder(display_name(raw_folder))
             for filename in sorted(filenames):
                 yield self._listed(raw_folder, folder, filename, wanted)
 
     def _listed(self, raw_folder: str, folder: str, filename: str,
                 wanted: Wanted) -> Listed | Problem:
+        """`raw_folder`/`filename` as the file system spells them (surrogate-escaped bytes
+        that are not UTF-8), kept as the entry's `ref` when the shown name differs."""
         raw = f"{raw_folder}/{filename}" if raw_folder else filename
         full = self.root / raw
-        name = nfc(filename)
+        name = display_name(filename)
         location = f"{self.name}:{folder + '/' if folder else ''}{name}"
         try:
             if full.is_symlink() or not full.is_file():
                 return Problem(location, "not a regular file (a link or a device), ignored")
             size = full.stat().st_size
-            entry = Entry(self, folder, name, size, None if raw == nfc(raw) else raw)
+            shown = f"{folder}/{name}" if folder else name
+            entry = Entry(self, folder, name, size, None if raw == shown else raw)
             want = wanted(name, size)
             if not want:
                 return entry, None
@@ -167,18 +187,22 @@ def unsafe_member(name: str) -> bool:
 
 
 def clean_member_path(name: str) -> str:
-    """'./Takeout//Google Photos/x.jpg' -> 'Takeout/Google Photos/x.jpg' (NFC)."""
+    """'./Takeout//Google Photos/x.jpg' -> 'Takeout/Google Photos/x.jpg', shown as
+    `display_name` shows names (NFC, escapes for bytes that are not UTF-8 and controls)."""
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    return nfc("/".join(parts))
+    return display_name("/".join(parts))
 
 
 def member_entry(part: Part, raw_name: str, size: int, ref: Any) -> Entry | Problem:
     """An archive member as an Entry, or the problem with its name: every archive format
     refuses and names members the same way."""
     if unsafe_member(raw_name):
-        return Problem(f"{part.name}:{raw_name}",
+        return Problem(f"{part.name}:{display_name(raw_name)}",
                        "unsafe path in archive (absolute or '..'), ignored")
     folder, name = split_path(clean_member_path(raw_name))
+    if not name:
+        return Problem(f"{part.name}:{display_name(raw_name)}",
+                       "a member without a file name, ignored")
     return Entry(part, intern_folder(folder), name, size, ref)
 
 
@@ -196,7 +220,7 @@ def open_part(path: Path) -> Part:
         return ZipPart(path)
     if lower.endswith(TAR_SUFFIXES):
         return TarPart(path)
-    raise SourceError(f"{path}: not a Takeout part (.zip, .tgz) or folder")
+    raise SourceError(f"{display_name(str(path))}: not a Takeout part (.zip, .tgz) or folder")
 
 
 def expand_sources(sources: Sequence[Path]) -> list[Path]:
@@ -208,14 +232,15 @@ def expand_sources(sources: Sequence[Path]) -> list[Path]:
     result: list[Path] = []
     for source in sources:
         if not source.exists():
-            raise SourceError(f"{source}: no such file or folder")
+            raise SourceError(f"{display_name(str(source))}: no such file or folder")
         if source.is_dir():
             archives = sorted(p for p in source.iterdir() if p.is_file() and _is_archive(p))
             result.extend(archives or [source])
         elif _is_archive(source):
             result.append(source)
         else:
-            raise SourceError(f"{source}: not a Takeout part (.zip, .tgz) or folder")
+            raise SourceError(f"{display_name(str(source))}: not a Takeout part (.zip, .tgz) "
+                              "or folder")
     return list(dict.fromkeys(result))
 
 
@@ -228,7 +253,8 @@ def open_parts(sources: Sequence[Path]) -> tuple[list[Part], list[Problem]]:
         try:
             parts.append(FolderPart(path) if path.is_dir() else open_part(path))
         except SourceError as exc:
-            problems.append(Problem(str(path), str(exc).removeprefix(f"{path}: ")))
+            shown = display_name(str(path))
+            problems.append(Problem(shown, str(exc).removeprefix(f"{shown}: ")))
     if not parts:
         raise SourceError("; ".join(f"{p.location}: {p.reason}" for p in problems))
     return parts, problems

@@ -6,15 +6,24 @@ copied here first and dropped when the pipeline releases the item; the pipeline 
 bytes held at once. Small members stay in memory within a fixed budget (creating and
 deleting a file costs more than the copy for a thumbnail-sized member); everything else
 goes to a temporary folder, removed with whatever is left when the source closes.
+
+A killed run cannot remove its folder, so the next run does (`remove_stale`): each folder
+is named `gphotos-importer-spool-<pid>-…` and holds an `.owner` file its run keeps locked
+(flock) for as long as it lives. The lock, not the pid, says whether a folder is in use:
+the kernel drops it when its process dies, and a reused pid cannot fake it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import itertools
+import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +32,11 @@ from importer.sources.mediatypes import SNIFF_BYTES
 COPY_CHUNK = 1 << 20
 SMALL_MEMBER = 256 * 1024
 MEMORY_BUDGET = 32 * 1024 * 1024
+PREFIX = "gphotos-importer-spool-"
+OWNER = ".owner"
+UNOWNED_AGE = 24 * 3600
+"""A spool folder without an owner file (a run killed while creating it) is left alone
+for this long unless its pid is gone."""
 
 
 class SpoolError(Exception):
@@ -66,18 +80,23 @@ class Spool:
         self._names = itertools.count()
         self._lock = threading.Lock()
         self._memory_left = memory_budget
+        self._owner: int | None = None
+        self.removed = remove_stale(parent)
+        """Folders of killed runs removed when this spool was made."""
 
     @property
     def folder(self) -> Path:
         with self._lock:
             if self._dir is None:
                 try:
-                    made = tempfile.mkdtemp(prefix="gphotos-importer-spool-", dir=self._parent)
+                    made = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
+                                                 dir=self._parent))
+                    self._owner = _hold(made / OWNER)
                 except OSError as exc:
                     where = self._parent or tempfile.gettempdir()
                     raise SpoolError(f"cannot create a temporary folder in {where}: "
                                      f"{exc.strerror or exc}") from None
-                self._dir = Path(made)
+                self._dir = made
             return self._dir
 
     def give_back(self, size: int) -> None:
@@ -121,6 +140,65 @@ class Spool:
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+            if self._owner is not None:
+                os.close(self._owner)
+                self._owner = None
+
+
+def _hold(path: Path) -> int:
+    """Create and lock the owner file; the descriptor stays open while the spool lives."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def _in_use(folder: Path) -> bool:
+    """Whether a live run owns `folder` (its owner file is locked)."""
+    try:
+        fd = os.open(folder / OWNER, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _unowned_in_use(folder)
+    except OSError:  # another user's folder, or unreadable: when in doubt, keep
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _unowned_in_use(folder: Path) -> bool:
+    """No owner file yet: its run may be creating it this instant; only a folder whose
+    pid is gone, or that is old, is left over."""
+    pid = folder.name.removeprefix(PREFIX).split("-", 1)[0]
+    if pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    with contextlib.suppress(OSError):
+        return time.time() - folder.stat().st_mtime < UNOWNED_AGE
+    return True
+
+
+def remove_stale(parent: Path | None) -> list[Path]:
+    """Remove the spool folders that runs killed before they could clean up left in
+    `parent` (default: the temporary folder); never one a live run uses."""
+    where = parent or Path(tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in where.iterdir() if p.name.startswith(PREFIX) and p.is_dir()]
+    except OSError:
+        return removed
+    for folder in candidates:
+        if not folder.is_symlink() and not _in_use(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _copy(stream: IO[bytes], out: IO[bytes], folder: Path) -> tuple[bytes, int]:

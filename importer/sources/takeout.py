@@ -18,9 +18,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from importer.config import TakeoutSettings
-from importer.model import Accounted, FileKind, FileOutcome, MediaFile, MediaItem, ScanEvent
+from importer.model import (
+    Accounted,
+    Album,
+    FileKind,
+    FileOutcome,
+    MediaFile,
+    MediaItem,
+    ScanEvent,
+)
 from importer.sources import mediatypes
-from importer.sources.layout import Role, album_for, folder_role
+from importer.sources.layout import Role, album_for, distinct_albums, folder_role
 from importer.sources.listing import ExportStats, Listing, wanted
 from importer.sources.merge import Merger
 from importer.sources.parts import Entry, Part, Problem, open_parts
@@ -70,16 +78,25 @@ class TakeoutSource:
         if waiting:
             yield from self._fetch(waiting)
 
+    def _albums(self, listing: Listing, roles: dict[str, Role]) -> dict[str, Album]:
+        """Each album folder's Album; equal titles stay apart (`distinct_albums`)."""
+        keep_untitled = self.settings.untitled_albums == "keep"
+        found = {}
+        for folder, role in roles.items():
+            info = listing.folders[folder].album
+            album = album_for(folder, info, keep_untitled=keep_untitled) \
+                if role is Role.ALBUM else None
+            if album is not None:
+                found[folder] = (album, info)
+        return distinct_albums(found)
+
     def _pair(self, listing: Listing, merger: Merger) -> Iterator[Accounted]:
         roles = {folder: folder_role(folder, files.album)
                  for folder, files in listing.folders.items()}
-        keep_untitled = self.settings.untitled_albums == "keep"
+        albums = self._albums(listing, roles)
         for folder in sorted(roles, key=lambda f: (roles[f].holds_copies, f)):
             files = listing.folders.pop(folder)
-            role = roles[folder]
-            album = album_for(folder, files.album, keep_untitled=keep_untitled) \
-                if role is Role.ALBUM else None
-            context = FolderContext(folder, role, album, self.settings)
+            context = FolderContext(folder, roles[folder], albums.get(folder), self.settings)
             for event in resolve_folder(files, context, self.stats):
                 if isinstance(event, Accounted):
                     yield event

@@ -7,7 +7,10 @@ and dropped, so a 100k-item export never holds 100k dicts.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,8 +19,52 @@ from importer.model import DateSource, GeoPoint, Metadata
 from importer.sources.dates import parse_epoch
 
 JsonKind = Literal["asset", "album", "print-order", "other"]
+MAX_DEPTH = 64
+"""Takeout JSON nests 6 levels at most; anything deeper is damage, dropped field by field."""
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _ASSET_FIELDS = ("photoTakenTime", "geoDataExif", "imageViews", "photoLastModifiedTime")
 _MAX_ENRICHMENT_TEXTS = 50
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_URL = 2048
+
+
+def _json_int(digits: str) -> int | float:
+    """An integer of thousands of digits (beyond Python's int-parsing limit) would make
+    the whole file unreadable; it is read as infinity instead, a value no field takes."""
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
+def _flattened(text: str) -> str:
+    """`text` with every value nested deeper than MAX_DEPTH replaced by null (strings are
+    skipped whole, so brackets inside them do not count)."""
+    out: list[str] = []
+    depth, kept_to, cut_from = 0, 0, -1
+    for token in _TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth == MAX_DEPTH + 1:
+                cut_from = token.start()
+        elif mark in "]}":
+            depth -= 1
+            if depth == MAX_DEPTH:
+                out += [text[kept_to:cut_from], "null"]
+                kept_to = token.end()
+    out.append(text[kept_to:cut_from] if depth > MAX_DEPTH else text[kept_to:])
+    return "".join(out)
+
+
+def loads(text: str) -> Any:
+    """JSON as Takeout wrote it, or as damage left it: a field nested absurdly deep or a
+    number too long to parse is dropped (that field only); ValueError for what is not JSON."""
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        pass
+    try:
+        return json.loads(_flattened(text), parse_int=_json_int)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a Takeout file") from None
 
 
 def classify(data: dict[str, Any]) -> JsonKind:
@@ -34,10 +81,21 @@ def classify(data: dict[str, Any]) -> JsonKind:
 
 
 def _text(value: Any) -> str | None:
+    """A JSON string as text every later stage can store, or None for any other type.
+    JSON may spell lone surrogates ("\\ud800"), which no UTF-8 file or database takes."""
     if not isinstance(value, str):
         return None
-    stripped = value.strip()
+    stripped = _LONE_SURROGATE.sub("\ufffd", value).strip()
     return stripped or None
+
+
+def _url(value: Any) -> str | None:
+    """The item's Google address, its identity for ever: only a plausible one is kept
+    (one line of printable text), so a damaged value cannot become a strange key."""
+    text = _text(value)
+    if text is None or len(text) > _MAX_URL or not text.isprintable() or " " in text:
+        return None
+    return text
 
 
 def _geo(value: Any) -> GeoPoint | None:
@@ -102,7 +160,7 @@ def metadata_from_sidecar(data: dict[str, Any]) -> Metadata:
         trashed=data.get("trashed") is True,
         partner_shared=_partner_shared(data),
         people=_people(data.get("people")),
-        google_url=_text(data.get("url")),
+        google_url=_url(data.get("url")),
         title=_text(data.get("title")),
     )
 
@@ -117,11 +175,13 @@ class AlbumInfo:
 
 
 def _enrichment_texts(value: Any) -> list[str]:
-    """Texts and place names the user added to an album (2025 `enrichments`)."""
+    """Texts and place names the user added to an album (2025 `enrichments`), in the order
+    they appear; linear in the size of the JSON (a queue, not list.pop(0): an album with
+    thousands of enrichments took minutes)."""
     found: list[str] = []
-    stack = [value]
+    stack: deque[Any] = deque([value])
     while stack and len(found) < _MAX_ENRICHMENT_TEXTS:
-        node = stack.pop(0)
+        node = stack.popleft()
         if isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, dict):

@@ -23,13 +23,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, cast
 
+from importer.sources.names import display_name
 from importer.sources.parts import (
+    INFLATE_FLOOR,
+    MAX_INFLATE_RATIO,
     Entry,
     Listed,
     Problem,
     SourceError,
     Wanted,
     clean_member_path,
+    inflation_problem,
     member_entry,
     read_head,
     split_path,
@@ -45,6 +49,10 @@ class Truncated(Exception):
     pass
 
 
+class Inflated(Exception):
+    """The stream inflates far more than media can (a zip bomb); reading stops there."""
+
+
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
     """The decompressing stream for the part's format, chosen by its magic bytes."""
     magic = raw.read(6)
@@ -58,12 +66,40 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
     return raw
 
 
+class _Guarded:
+    """The decompressed stream, stopped with Inflated once it has given more than
+    MAX_INFLATE_RATIO times the compressed bytes read so far (past INFLATE_FLOOR): CPU,
+    memory and spool stay bounded by the part's own size."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._stream = _decompressed(raw)
+        self._given = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._given += len(data)
+        if self._given > INFLATE_FLOOR and self._given > MAX_INFLATE_RATIO * self._raw.tell():
+            raise Inflated(f"inflates more than {MAX_INFLATE_RATIO} times its size "
+                           "(a zip bomb?)")
+        return data
+
+    def tell(self) -> int:
+        return self._given
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 class _Reader:
     """One streaming pass over the archive; `members()` raises Truncated at a cut."""
 
     def __init__(self, raw: IO[bytes]) -> None:
-        self.stream = _decompressed(raw)
-        self.tar = tarfile.open(fileobj=self.stream, mode="r|")  # noqa: SIM115 (closed in close)
+        self.stream = _Guarded(raw)
+        # Names that are not UTF-8 arrive surrogate-escaped, whatever the locale says.
+        self.tar = tarfile.open(fileobj=cast(IO[bytes], self.stream),  # noqa: SIM115 (closed)
+                                mode="r|",
+                                encoding="utf-8", errors="surrogateescape")
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         while True:
@@ -87,6 +123,8 @@ class _Reader:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, Inflated):
+        return f"refused: it {exc}"
     cut = isinstance(exc, tarfile.ReadError) and any(
         words in str(exc) for words in ("unexpected end", "truncated"))
     if cut or isinstance(exc, EOFError | Truncated):
@@ -99,12 +137,14 @@ class TarPart:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.name = str(path)
+        self.name = display_name(str(path))
         try:
+            self.size = path.stat().st_size
             with self._reader() as reader:
                 reader.tar.next()
         except STREAM_ERRORS as exc:
-            raise SourceError(f"{path}: not a readable tar archive ({_describe(exc)})") from None
+            raise SourceError(
+                f"{self.name}: not a readable tar archive ({_describe(exc)})") from None
 
     @contextmanager
     def _reader(self) -> Iterator[_Reader]:
@@ -128,7 +168,7 @@ class TarPart:
                         count += isinstance(pending, tuple)
                         yield pending
                     pending = self._listed(reader.tar, member, ordinal, wanted)
-        except (*STREAM_ERRORS, Truncated) as exc:
+        except (*STREAM_ERRORS, Truncated, Inflated) as exc:
             if isinstance(pending, tuple):
                 pending = Problem(pending[0].location, f"cut off: the archive is {_describe(exc)}")
             if pending is not None:
@@ -148,6 +188,9 @@ class TarPart:
             return entry
         if not member.isfile():
             return Problem(entry.location, "not a regular file (a link or a device), ignored")
+        bomb = inflation_problem(member.size, self.size)
+        if bomb is not None:
+            return Problem(entry.location, bomb.replace("compressed", "in the whole part"))
         want = min(wanted(entry.name, member.size), member.size)
         if not want:
             return entry, None
@@ -182,7 +225,7 @@ class TarPart:
                     current = None
                     if not remaining:
                         return
-        except (*STREAM_ERRORS, Truncated) as exc:
+        except (*STREAM_ERRORS, Truncated, Inflated) as exc:
             reason = f"cannot be read: the archive is {_describe(exc)}"
             if current is not None:
                 yield current, reason

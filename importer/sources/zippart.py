@@ -3,8 +3,10 @@
 `zipfile.ZipFile` keeps a ZipInfo object (~800 bytes) per member for as long as the archive
 is open: 270 MB for a 350k-member export before anything is paired. This reader walks the
 central directory in chunks and keeps one integer per member (the offset of its central
-record); opening a member re-reads that record and hands the data to zipfile's own
-decompressing, CRC-checking reader. Every open gets its own file handle, so worker threads
+record); opening a member re-reads that record and hands the data to a decompressing,
+CRC-checking reader that also refuses a member inflating beyond its declared size
+(`zipmember`), and a member declaring far more than its compressed bytes can honestly
+hold is refused while listing. Every open gets its own file handle, so worker threads
 never share a file position.
 """
 
@@ -17,15 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from importer.sources.names import decode_member_name, display_name
 from importer.sources.parts import (
     Entry,
     Listed,
     Problem,
     SourceError,
     Wanted,
+    inflation_problem,
     member_entry,
     read_head,
 )
+from importer.sources.zipmember import DEFLATED, STORED, MemberReader
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
@@ -119,7 +124,7 @@ def _parse_central(buf: bytes | memoryview, at: int) -> _Member:
     if len(buf) < end:
         raise DamagedZip("central directory ends inside a record")
     raw = bytes(buf[at + _CENTRAL.size:at + _CENTRAL.size + name_len])
-    name = raw.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
+    name = decode_member_name(raw, bool(flags & _FLAG_UTF8))
     values = [fields[11], fields[10], fields[18]]
     if _FULL32 in values:
         start = at + _CENTRAL.size + name_len
@@ -132,14 +137,14 @@ class ZipPart:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.name = str(path)
+        self.name = display_name(str(path))
         try:
             with path.open("rb") as fp:
                 self._directory = _find_directory(fp)
         except OSError as exc:
-            raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            raise SourceError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
         except DamagedZip as exc:
-            raise SourceError(f"{path}: {exc}") from None
+            raise SourceError(f"{self.name}: {exc}") from None
 
     def _records(self, fp: IO[bytes]) -> Iterator[tuple[int, _Member]]:
         """(offset, member) for every central record, reading the directory in chunks."""
@@ -172,11 +177,14 @@ class ZipPart:
 
     def _listed(self, reader: IO[bytes], offset: int, member: _Member,
                 wanted: Wanted) -> Listed | Problem | None:
-        if member.raw_name.endswith(("/", "\\")):
-            return None
+        if member.raw_name.endswith(("/", "\\")) and member.size == 0:
+            return None  # a folder entry (one holding data is read as a file)
         entry = member_entry(self, member.raw_name, member.size, offset)
         if isinstance(entry, Problem):
             return entry
+        bomb = inflation_problem(member.size, member.compressed)
+        if bomb is not None:
+            return Problem(entry.location, bomb)
         want = wanted(entry.name, member.size)
         if not want:
             return entry, None
@@ -196,6 +204,9 @@ class ZipPart:
             raise DamagedZip("bad local file header")
         fields = _LOCAL.unpack(local)
         fp.seek(member.header + self._directory.concat + _LOCAL.size + fields[10] + fields[11])
+        if member.method in (STORED, DEFLATED):
+            return cast(IO[bytes], MemberReader(fp, member.method, member.compressed,
+                                                member.size, member.crc, close_fileobj=close))
         info = zipfile.ZipInfo(member.raw_name)
         info.compress_type = member.method
         info.compress_size = member.compressed

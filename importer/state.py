@@ -8,6 +8,7 @@ enforced with an advisory lock that the kernel drops if the process dies.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -31,6 +32,10 @@ class StateError(Exception):
 
 class StateLocked(StateError):
     pass
+
+
+class StateFull(StateError):
+    """No space left to write the state: the run stops (nothing recorded is lost)."""
 
 
 def _encode(value: Any) -> str:
@@ -126,8 +131,8 @@ class State:
         self._lock_file: TextIO | None = None
         self._tables: dict[str, Any] = {}
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._reader_lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_lock = threading.Lock()
         if readonly and not path.exists():
             self._tables = {name: {} for name in _TABLES}
             return
@@ -166,6 +171,8 @@ class State:
 
     def _open_tables(self) -> None:
         flag = "r" if self.readonly else "c"
+        if not self.readonly:
+            self._open_writer()
         for name in _TABLES:
             try:
                 table = SqliteDict(
@@ -176,12 +183,45 @@ class State:
                 table = {}  # read-only open of a state that never had this table
             except Exception as exc:
                 raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
-            if not self.readonly:
-                # WAL + NORMAL: a commit survives the process being killed, cheaply.
-                table.conn.execute("PRAGMA synchronous=NORMAL")
             self._tables[name] = table
-        if not self.readonly:
-            self._reader = sqlite3.connect(self.path, check_same_thread=False)
+
+    def _open_writer(self) -> None:
+        """Every write goes through this one connection, in the calling thread: sqlitedict
+        commits in a thread of its own, which dies on SQLITE_FULL and leaves its caller
+        waiting for an answer forever. Here a full disk is an exception (`StateFull`)."""
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False)
+            # WAL + NORMAL: a commit survives the process being killed, cheaply.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            for name in _TABLES:
+                self._conn.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{name}" (key TEXT PRIMARY KEY, value BLOB)')
+            self._conn.commit()
+        except sqlite3.Error as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: sqlite3.Error) -> StateError:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return StateFull(f"{self.path}: no space left on the device holding the state")
+        return StateError(f"{self.path}: cannot write the state ({exc})")
+
+    def _write(self, table: str, key: str, value: Any | None) -> None:
+        """Store (or with None, delete) one key and commit."""
+        assert self._conn is not None, "the state was opened read-only"
+        with self._conn_lock:
+            try:
+                if value is None:
+                    self._conn.execute(f'DELETE FROM "{table}" WHERE key = ?', (key,))
+                else:
+                    self._conn.execute(
+                        f'REPLACE INTO "{table}" (key, value) VALUES (?, ?)',
+                        (key, _encode(value)))
+                self._conn.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.rollback()
+                raise self._write_error(exc) from None
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
@@ -191,9 +231,8 @@ class State:
             raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
         if version is None:
             if not self.readonly:
-                meta["schema_version"] = SCHEMA_VERSION
-                meta["created_at"] = now_iso()
-                meta.commit()
+                self._write("meta", "schema_version", SCHEMA_VERSION)
+                self._write("meta", "created_at", now_iso())
             return
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise StateError(
@@ -205,17 +244,16 @@ class State:
                 raise StateError(f"{self.path}: state needs a migration; run an import first")
             MIGRATIONS[version](self)
             version += 1
-            meta["schema_version"] = version
-            meta.commit()
+            self._write("meta", "schema_version", version)
 
     @property
     def schema_version(self) -> int:
         return int(self._tables["meta"].get("schema_version", SCHEMA_VERSION))
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         for table in self._tables.values():
             if isinstance(table, SqliteDict):
                 table.close()
@@ -233,22 +271,20 @@ class State:
     # -- items -----------------------------------------------------------------------------
 
     def get(self, identity: str) -> ItemRecord | None:
-        """Planning asks once per item: a direct indexed read (WAL shows it every commit
-        made through sqlitedict) instead of a round trip through sqlitedict's thread."""
-        if self._reader is None:
+        """Planning asks once per item: a direct indexed read on the connection that writes
+        instead of a round trip through sqlitedict's thread."""
+        if self._conn is None:
             data = self._tables["items"].get(identity)
         else:
-            with self._reader_lock:
-                row = self._reader.execute(
+            with self._conn_lock:
+                row = self._conn.execute(
                     'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
             data = None if row is None else _decode(row[0])
         return None if data is None else ItemRecord.from_json(data)
 
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
-        items = self._tables["items"]
-        items[record.identity] = record.to_json()
-        items.commit()
+        self._write("items", record.identity, record.to_json())
         if self._by_checksum is not None:
             self._index(record)
 
@@ -302,22 +338,16 @@ class State:
         value: dict[str, Any] = {"remote_id": remote_id, "title": title}
         if members is not None:
             value["members"] = members
-        albums = self._tables["albums"]
-        albums[f"{target}\n{album_key}"] = value
-        albums.commit()
+        self._write("albums", f"{target}\n{album_key}", value)
 
     def drop_album(self, target: str, album_key: str) -> None:
         """Forget a mapping (an album renamed in Google lives on under its new key)."""
-        albums = self._tables["albums"]
-        albums.pop(f"{target}\n{album_key}", None)
-        albums.commit()
+        self._write("albums", f"{target}\n{album_key}", None)
 
     # -- runs ------------------------------------------------------------------------------
 
     def add_run(self, summary: dict[str, Any]) -> None:
-        runs = self._tables["runs"]
-        runs[f"{len(runs):08d}"] = summary
-        runs.commit()
+        self._write("runs", f"{len(self._tables['runs']):08d}", summary)
 
     def runs(self) -> list[dict[str, Any]]:
         return [value for _, value in sorted(self._tables["runs"].items())]

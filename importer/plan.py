@@ -47,6 +47,25 @@ def synced_values(metadata: Metadata) -> dict[str, Any]:
     }
 
 
+def synced_after(previous: TargetRecord | None, metadata: Metadata) -> dict[str, Any]:
+    """What to remember as synced: this export's values, except that a value it lacks
+    (None: a missing or unreadable field) keeps the good one an earlier export gave."""
+    now = synced_values(metadata)
+    if previous is None:
+        return now
+    return {key: previous.synced.get(key) if value is None else value
+            for key, value in now.items()}
+
+
+def changed_fields(previous: TargetRecord, metadata: Metadata) -> frozenset[str]:
+    """Values Google changed since the last import. A value this export lacks is not a
+    change: a re-export with a damaged or missing date, place or caption never takes away
+    what an earlier one gave (a caption or place removed in Google cannot be told from a
+    lost one, and when in doubt we keep)."""
+    now = synced_values(metadata)
+    return frozenset(k for k, v in now.items() if v is not None and previous.synced.get(k) != v)
+
+
 def _excluded(item: MediaItem, settings: TakeoutSettings) -> str | None:
     meta = item.metadata
     if meta.trashed and not settings.include_trashed:
@@ -71,8 +90,7 @@ def plan_item(
         why = "new" if previous is None else f"retry after: {previous.error or 'failure'}"
         return Action(ActionKind.UPLOAD, item, identity, why, albums=item.albums)
     missing = tuple(a for a in item.albums if a.key not in previous.albums)
-    now = synced_values(item.metadata)
-    changed = frozenset(k for k, v in now.items() if previous.synced.get(k) != v)
+    changed = changed_fields(previous, item.metadata)
     if changed:
         reason = "changed in Google Photos: " + ", ".join(sorted(changed))
         return Action(ActionKind.UPDATE, item, identity, reason, missing, changed, previous)

@@ -7,7 +7,7 @@ from typing import Any
 
 from importer.act import ItemResult
 from importer.model import FileOutcome
-from importer.plan import Action
+from importer.plan import Action, ActionKind
 from importer.state import ItemRecord, State, TargetRecord, now_iso
 
 
@@ -26,11 +26,12 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
     record = _base(state, action, prepared.primary.source_sha1 if prepared else None)
     meta = action.item.metadata
     previous = record.on(target)
-    if prepared is None:  # an update of an item imported by an earlier run
+    if action.kind is ActionKind.UPDATE:  # an item imported by an earlier run
         assert previous is not None
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
                             archived=meta.archived, synced=synced)
     else:
+        assert prepared is not None
         on_target = TargetRecord(
             outcome=str(result.outcome),
             at=now_iso(),

@@ -17,11 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from importer.faults import EXIT_FAILED, EXIT_OK, Stop
 from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
 from importer.state import now_iso
 
 PROBLEMS = frozenset({
     FileOutcome.SKIPPED, FileOutcome.FAILED, FileOutcome.UNREADABLE, FileOutcome.UNMATCHED_JSON,
+    FileOutcome.INTERRUPTED,
 })
 
 
@@ -79,6 +81,10 @@ class RunReport:
         self.conflicts: list[ConflictEntry] = []
         self.metadata_notes: list[MetadataNote] = []
         self.notes: list[str] = []
+        self.run_problems: list[str] = []
+        """Failures outside any one item (closing the target, recording the run)."""
+        self.stopped: Stop | None = None
+        """Why the run ended early, if it did (the first cause wins)."""
         self.bytes_sent = 0
         self.target_stats: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -112,6 +118,16 @@ class RunReport:
         with self._lock:
             self.album_problems.append(AlbumProblem(album, reason))
 
+    def run_failed(self, reason: str) -> None:
+        with self._lock:
+            self.run_problems.append(reason)
+
+    def stop(self, stop: Stop) -> None:
+        """The run ends early; only the first cause counts (later ones follow from it)."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = stop
+
     def finish(self) -> None:
         self.finished = now_iso()
 
@@ -132,7 +148,7 @@ class RunReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.counts[FileOutcome.FAILED] or self.album_problems)
+        return bool(self.counts[FileOutcome.FAILED] or self.album_problems or self.run_problems)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -149,7 +165,16 @@ class RunReport:
             "metadata_conflicts": len(self.conflicts),
             "metadata_notes": len(self.metadata_notes),
             "target_stats": dict(self.target_stats),
+            "stopped": self.stopped.cause if self.stopped else None,
+            "exit_code": self.exit_code,
         }
+
+    @property
+    def exit_code(self) -> int:
+        """What the command line exits with (README, "Exit codes")."""
+        if self.stopped is not None:
+            return self.stopped.code
+        return EXIT_FAILED if self.failed else EXIT_OK
 
     def write(self, path: Path) -> None:
         """Write the JSON report atomically: a reader never sees half a report."""
@@ -159,6 +184,8 @@ class RunReport:
             out.write(head + ',\n "album_problems": ')
             out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))
             out.write(',\n "notes": ' + json.dumps(self.notes, ensure_ascii=False))
+            out.write(',\n "run_problems": ')
+            out.write(json.dumps(self.run_problems, ensure_ascii=False))
             out.write(',\n "conflicts": ')
             out.write(json.dumps([asdict(c) for c in self.conflicts], ensure_ascii=False))
             out.write(',\n "metadata_notes": ')

@@ -199,6 +199,12 @@ def resolve(facts: FileFacts, google: Metadata, prefer: frozenset[str]) -> Resol
                       assumed)
 
 
+def resolve_without_file(google: Metadata) -> Metadata:
+    """Google's values alone, presented as a first import would present them when the
+    file says nothing: the capture time in the place's time zone, else UTC."""
+    return resolve(FileFacts(readable=False), google, frozenset()).metadata
+
+
 def lacking(facts: FileFacts, resolution: Resolution) -> frozenset[str]:
     """Resolved fields the file's own metadata does not state as resolved: these need a
     carrier (EXIF we add, else the XMP sidecar). A file we cannot read lacks everything."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from rich.console import Console
 
-from adapters.base import AuthError, TargetUnavailable
+from adapters.base import AuthError, GalleryError, TargetUnavailable
 from importer import __version__, faults
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings
@@ -129,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop = faults.fatal(exc) if faults.disk_full(exc) else None
         _error(err, f"error: {exc}")
         return stop.code if stop is not None else EXIT_USAGE
+    except GalleryError as exc:  # the target failed a command outside an import's items
+        _error(err, f"error: {exc}")
+        return faults.EXIT_TARGET
     except KeyboardInterrupt:
         _error(err, "interrupted; items finished so far are recorded")
         return faults.EXIT_INTERRUPTED

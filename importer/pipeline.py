@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from adapters.base import METADATA_FIELDS, BatchUploader, Gallery
 from importer import act, faults
 from importer.albumsync import AlbumSync
-from importer.config import MetadataSettings, Settings
-from importer.inflight import Claims
+from importer.config import Settings
+from importer.inflight import Claims, known_remote_ids
 from importer.interrupt import StopRequest
+from importer.jobs import NoProgress, Prepared, Progress, Send, prepare_job
 from importer.model import (
     Accounted,
     DateSource,
@@ -37,7 +37,6 @@ from importer.model import (
     ScanEvent,
 )
 from importer.plan import Action, ActionKind, plan_item, synced_after
-from importer.prepare import PrepareError, prepare
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
 from importer.state import State
@@ -54,38 +53,6 @@ Job = tuple[Action, PreparedAsset]
 Ended = tuple[MediaItem, PreparedAsset | None]
 
 
-class Progress(Protocol):
-    def advance(self, outcome: FileOutcome, size: int) -> None: ...
-
-    def expect(self, total: int | None) -> None: ...
-
-
-class NoProgress:
-    def advance(self, outcome: FileOutcome, size: int) -> None:
-        pass
-
-    def expect(self, total: int | None) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A prepare job's answer: the asset, or why it could not be prepared."""
-
-    item: MediaItem
-    action: Action | None
-    asset: PreparedAsset | None
-    error: str = ""
-
-
-@dataclass
-class _Send:
-    """What a send job carries: its items, and the checksum claims it holds."""
-
-    jobs: list[tuple[Action, PreparedAsset | None]]
-    tokens: list[int] = field(default_factory=list)
-
-
 class Pipeline:
     def __init__(self, gallery: Gallery, state: State, settings: Settings, report: RunReport,
                  progress: Progress | None = None, stop: StopRequest | None = None) -> None:
@@ -98,8 +65,8 @@ class Pipeline:
         self._interrupt = stop or StopRequest()
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
-        self._preparing: dict[Future[_Prepared], MediaItem] = {}
-        self._sending: dict[Future[Any], _Send] = {}
+        self._preparing: dict[Future[Prepared], MediaItem] = {}
+        self._sending: dict[Future[Any], Send] = {}
         self._to_check: list[Job] = []
         self._claims: Claims[Job] = Claims()
         self._limit = settings.workers * 2 + CHECK_BATCH
@@ -217,12 +184,12 @@ class Pipeline:
     # -- jobs ------------------------------------------------------------------------------
 
     def _prepare(self, item: MediaItem, action: Action | None) -> None:
-        future = self._preparers.submit(_prepare_job, item, action, self.settings.metadata)
+        future = self._preparers.submit(prepare_job, item, action, self.settings.metadata)
         self._preparing[future] = item
 
     def _submit_send(self, fn: Callable[..., Any], jobs: list[tuple[Action, Any]],
                      *args: Any, tokens: list[int] | None = None) -> None:
-        self._sending[self._senders.submit(fn, *args)] = _Send(jobs, tokens or [])
+        self._sending[self._senders.submit(fn, *args)] = Send(jobs, tokens or [])
 
     def _ready_to_check(self) -> int:
         """How many prepared items to look up now (0: keep collecting). A full batch, or all
@@ -251,7 +218,7 @@ class Pipeline:
             else:
                 self._collect_sent(future)
 
-    def _collect_prepared(self, future: Future[_Prepared]) -> None:
+    def _collect_prepared(self, future: Future[Prepared]) -> None:
         item = self._preparing.pop(future)
         if future.cancelled():
             self._interrupted(item, None)
@@ -293,7 +260,7 @@ class Pipeline:
             self._guarded(lambda r=one: self._sent(r),  # type: ignore[misc]
                           [(one.action.item, one.prepared)])
 
-    def _prepared(self, job: _Prepared) -> None:
+    def _prepared(self, job: Prepared) -> None:
         action = job.action
         if job.asset is None and action is not None and action.kind is ActionKind.UPDATE:
             # the file cannot be read now: follow Google's change, zoned by its place alone
@@ -339,26 +306,14 @@ class Pipeline:
     def _look_up(self, batch: list[Job]) -> dict[str, str] | None:
         """Remote ids of the batch's checksums the state or the target knows; None when
         the target's answer stops the run."""
-        target = self.gallery.target
-        known: dict[str, str] = {}
-        unknown: list[str] = []
-        for _, asset in batch:
-            for sha1 in asset.primary.checksums:
-                remote_id = self.state.remote_by_checksum(target, sha1)
-                if remote_id is not None:
-                    known[sha1] = remote_id
-                else:
-                    unknown.append(sha1)
-        if unknown and self.gallery.capabilities.checksum_lookup:
-            try:
-                known.update(self.gallery.find_existing(unknown))
-            except Exception as exc:  # uploads still dedupe by checksum on the target
-                stop = faults.fatal(exc)
-                if stop is not None:
-                    self._halt(stop)
-                    return None
-                self.report.notes.append("checksum look-up failed, uploading anyway: "
-                                         + faults.describe(exc))
+        known, error = known_remote_ids(self.state, self.gallery, [a for _, a in batch])
+        stop = faults.fatal(error) if error is not None else None
+        if stop is not None:
+            self._halt(stop)
+            return None
+        if error is not None:  # uploads still dedupe by checksum on the target
+            self.report.notes.append("checksum look-up failed, uploading anyway: "
+                                     + faults.describe(error))
         return known
 
     def _upload_batch(self) -> int:
@@ -451,17 +406,3 @@ class Pipeline:
                               prepared=prepared)
         except Exception:  # the report itself may be what failed (no space left)
             item.release()
-
-
-def _prepare_job(item: MediaItem, action: Action | None,
-                 settings: MetadataSettings) -> _Prepared:
-    """Runs in a worker: any error but a fatal one is this item's failure."""
-    try:
-        identity = action.identity if action else None
-        return _Prepared(item, action, prepare(item, identity, settings=settings))
-    except PrepareError as exc:
-        return _Prepared(item, action, None, str(exc))
-    except Exception as exc:
-        if faults.fatal(exc) is not None:
-            raise
-        return _Prepared(item, action, None, f"{item.file.location}: {faults.describe(exc)}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.config import TakeoutSettings
-from importer.model import Album, FileOutcome, MediaItem, Metadata
+from importer.model import Album, DateSource, FileOutcome, MediaItem, Metadata
 from importer.state import ItemRecord, TargetRecord
 
 
@@ -47,12 +47,22 @@ def synced_values(metadata: Metadata) -> dict[str, Any]:
     }
 
 
+def _known(metadata: Metadata, previous: dict[str, Any]) -> dict[str, Any]:
+    """This export's values where it knows them (None: it does not). A capture time Google
+    did not give (read from the file name, after a damaged sidecar) never replaces one it
+    gave before."""
+    now = synced_values(metadata)
+    if metadata.taken_at_source is not DateSource.SIDECAR and previous.get("taken_at"):
+        now["taken_at"] = None
+    return now
+
+
 def synced_after(previous: TargetRecord | None, metadata: Metadata) -> dict[str, Any]:
     """What to remember as synced: this export's values, except that a value it lacks
-    (None: a missing or unreadable field) keeps the good one an earlier export gave."""
-    now = synced_values(metadata)
+    keeps the good one an earlier export gave."""
     if previous is None:
-        return now
+        return synced_values(metadata)
+    now = _known(metadata, previous.synced)
     return {key: previous.synced.get(key) if value is None else value
             for key, value in now.items()}
 
@@ -62,7 +72,7 @@ def changed_fields(previous: TargetRecord, metadata: Metadata) -> frozenset[str]
     change: a re-export with a damaged or missing date, place or caption never takes away
     what an earlier one gave (a caption or place removed in Google cannot be told from a
     lost one, and when in doubt we keep)."""
-    now = synced_values(metadata)
+    now = _known(metadata, previous.synced)
     return frozenset(k for k, v in now.items() if v is not None and previous.synced.get(k) != v)
 
 

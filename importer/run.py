@@ -110,6 +110,9 @@ def _close_target(gallery: Gallery, report: RunReport) -> None:
     try:
         report.target_stats = dict(gallery.stats())
     except Exception as exc:
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
         report.notes.append(f"target statistics unavailable: {faults.describe(exc)}")
     try:
         gallery.close()

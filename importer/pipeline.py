@@ -97,6 +97,7 @@ class Pipeline:
                 while self._busy() and self._over_limits() and not self._stopping():
                     self._step()
             while self._busy():
+                self._stopping()  # a Ctrl-C while only the last items are left
                 self._step()
             if self.report.stopped is None:
                 self._guarded(self.albums.flush, [])

@@ -127,8 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, out)
     except USAGE_ERRORS as exc:
         stop = faults.fatal(exc) if faults.disk_full(exc) else None
+        if stop is not None:  # e.g. no space to create the state: nothing was touched
+            _error(err, f"stopped: {stop.cause}")
+            return stop.code
         _error(err, f"error: {exc}")
-        return stop.code if stop is not None else EXIT_USAGE
+        return EXIT_USAGE
     except GalleryError as exc:  # the target failed a command outside an import's items
         _error(err, f"error: {exc}")
         return faults.EXIT_TARGET

@@ -45,16 +45,24 @@ class SplicedStream(io.RawIOBase):
         self._pos = max(0, base + offset)
         return self._pos
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes (all that is left for -1); short only at the end. Pieces are
+        handed on as read, not copied through a buffer: a 1 MB read costs 1 MB."""
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        pieces = []
+        while self._pos < end:
+            want = end - self._pos
+            if self._pos < len(self._head):
+                data = self._head[self._pos:self._pos + want]
+            else:
+                data = self._read_source(want)
+            pieces.append(data)
+            self._pos += len(data)
+        return b"".join(pieces)
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = len(buffer)
-        if want == 0 or self._pos >= self._size:
-            return 0
-        if self._pos < len(self._head):
-            data = self._head[self._pos:self._pos + want]
-        else:
-            data = self._read_source(min(want, self._size - self._pos))
-        buffer[:len(data)] = data
-        self._pos += len(data)
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[:len(data)] = data
         return len(data)
 
     def _read_source(self, size: int) -> bytes:

@@ -111,6 +111,9 @@ def _verify_all(state: State, target: str, check: Checker, out: Console) -> int:
         if on_target is None or not on_target.done or on_target.written_sha1 is None:
             continue
         assert on_target.remote_id is not None
+        if on_target.remote_id in pending:  # a PhotoPrism stack: each file its own check
+            good, wrong = _verify_batch(state, target, check, pending, out)
+            ok, bad, pending = ok + good, bad + wrong, {}
         pending[on_target.remote_id] = (record.identity, on_target.written_sha1)
         if len(pending) >= VERIFY_BATCH:
             good, wrong = _verify_batch(state, target, check, pending, out)

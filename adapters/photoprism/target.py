@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -108,8 +109,7 @@ class PhotoPrismTarget:
         if not metadata.favorite or self._try(lambda: self.set_favorite(outcome.remote_id,
                                                                          True)):
             applied.add("favorite")
-        return UploadResult(outcome.remote_id, outcome.status, outcome.live_video_id,
-                            frozenset(applied))
+        return replace(outcome, applied=frozenset(applied))
 
     def _archive_new(self, assets: Sequence[PreparedAsset],
                      outcomes: list[Outcome]) -> list[Outcome]:
@@ -123,8 +123,7 @@ class PhotoPrismTarget:
         for i in new:
             done = outcomes[i]
             assert isinstance(done, UploadResult)
-            outcomes[i] = UploadResult(done.remote_id, done.status, done.live_video_id,
-                                       done.applied | {"archived"})
+            outcomes[i] = replace(done, applied=done.applied | {"archived"})
         return outcomes
 
     @staticmethod

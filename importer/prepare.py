@@ -245,15 +245,22 @@ def _carried(metadata: Metadata) -> frozenset[str]:
 def prepare_file(file: MediaFile, metadata: Metadata, prefer: frozenset[str] = frozenset()
                  ) -> tuple[PreparedFile, Resolution, tuple[str, ...]]:
     """Prepared bytes (+ sidecar), the metadata as resolved against the file, and notes."""
+    embedded: _Embedded | None = None
+    failure: Exception | None = None
     try:
         with _reading(file) as read:
-            embedded = _embed(read, metadata, prefer)
+            try:
+                embedded = _embed(read, metadata, prefer)
+            except Exception as exc:  # our metadata code failed, not the reading
+                failure = exc
     except PrepareError:
         raise
     except Exception as exc:  # OSError, EOFError, zlib.error, BadZipFile from a damaged member
         if disk_full(exc):  # no space for a temporary copy: every later item would fail too
             raise
         raise PrepareError(f"{file.location}: cannot read ({type(exc).__name__}: {exc})") from None
+    if failure is not None or embedded is None:
+        raise failure or PrepareError(f"{file.location}: no metadata step")
     return _prepared_file(file, read, embedded), embedded.resolution, embedded.notes
 
 

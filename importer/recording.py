@@ -8,6 +8,7 @@ from typing import Any
 from importer.act import ItemResult
 from importer.model import FileOutcome
 from importer.plan import Action, ActionKind
+from importer.safetext import redact
 from importer.state import ItemRecord, State, TargetRecord, now_iso
 
 
@@ -52,5 +53,5 @@ def record_failure(state: State, target: str, action: Action, error: str) -> Non
     previous = record.on(target)
     if previous is not None and previous.done:
         return
-    failed = TargetRecord(outcome=str(FileOutcome.FAILED), at=now_iso(), error=error)
+    failed = TargetRecord(outcome=str(FileOutcome.FAILED), at=now_iso(), error=redact(error))
     state.put(record.with_target(target, failed))

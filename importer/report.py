@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from importer.faults import EXIT_FAILED, EXIT_OK, Stop
 from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
+from importer.safetext import redact
 from importer.state import now_iso
 
 PROBLEMS = frozenset({
@@ -88,12 +89,15 @@ class RunReport:
         self.bytes_sent = 0
         self.target_stats: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        # backslashreplace: an undecodable byte of a name (a lone surrogate) becomes its
+        # JSON escape instead of an error
+        self._spool: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115
+            "w+", encoding="utf-8", errors="backslashreplace")
 
     def add(self, file: str, outcome: FileOutcome, reason: str = "",
             identity: str | None = None, *, kind: FileKind | None = None,
             dated: DateSource | None = None) -> None:
-        entry = FileEntry(file, outcome, reason, identity, kind, dated)
+        entry = FileEntry(file, outcome, redact(reason), identity, kind, dated)
         with self._lock:
             self.counts[outcome] += 1
             if kind is not None:
@@ -179,11 +183,12 @@ class RunReport:
     def write(self, path: Path) -> None:
         """Write the JSON report atomically: a reader never sees half a report."""
         tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as out:
             head = json.dumps(self.summary(), ensure_ascii=False, indent=1)[:-2]
             out.write(head + ',\n "album_problems": ')
             out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))
-            out.write(',\n "notes": ' + json.dumps(self.notes, ensure_ascii=False))
+            notes = [redact(note) for note in self.notes]
+            out.write(',\n "notes": ' + json.dumps(notes, ensure_ascii=False))
             out.write(',\n "run_problems": ')
             out.write(json.dumps(self.run_problems, ensure_ascii=False))
             out.write(',\n "conflicts": ')

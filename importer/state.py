@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -23,6 +24,10 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
+# sqlitedict logs its thread's errors, stack frames and all, through `logging`; without a
+# handler Python prints them on stderr. Our own errors say what went wrong in one line.
+logging.getLogger("sqlitedict").addHandler(logging.NullHandler())
+logging.getLogger("sqlitedict").propagate = False
 _TABLES = ("meta", "items", "albums", "runs")
 
 
@@ -38,8 +43,15 @@ class StateFull(StateError):
     """No space left to write the state: the run stops (nothing recorded is lost)."""
 
 
+def _storable(text: str) -> str:
+    """An undecodable byte of a file name (a lone surrogate, which SQLite cannot store) as
+    a backslash escape: in JSON text that is its escape, so it reads back the same."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                sort_keys=True))
 
 
 def _decode(text: str | bytes) -> Any:
@@ -212,11 +224,12 @@ class State:
         with self._conn_lock:
             try:
                 if value is None:
-                    self._conn.execute(f'DELETE FROM "{table}" WHERE key = ?', (key,))
+                    self._conn.execute(f'DELETE FROM "{table}" WHERE key = ?',
+                                       (_storable(key),))
                 else:
                     self._conn.execute(
                         f'REPLACE INTO "{table}" (key, value) VALUES (?, ?)',
-                        (key, _encode(value)))
+                        (_storable(key), _encode(value)))
                 self._conn.commit()
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
@@ -274,11 +287,11 @@ class State:
         """Planning asks once per item: a direct indexed read on the connection that writes
         instead of a round trip through sqlitedict's thread."""
         if self._conn is None:
-            data = self._tables["items"].get(identity)
+            data = self._tables["items"].get(_storable(identity))
         else:
             with self._conn_lock:
                 row = self._conn.execute(
-                    'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
+                    'SELECT value FROM "items" WHERE key = ?', (_storable(identity),)).fetchone()
             data = None if row is None else _decode(row[0])
         return None if data is None else ItemRecord.from_json(data)
 
@@ -325,7 +338,7 @@ class State:
         return None if info is None else info.remote_id
 
     def album_info(self, target: str, album_key: str) -> AlbumRecord | None:
-        data = self._tables["albums"].get(f"{target}\n{album_key}")
+        data = self._tables["albums"].get(_storable(f"{target}\n{album_key}"))
         if data is None:
             return None
         members = data.get("members")

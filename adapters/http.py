@@ -62,6 +62,10 @@ class HttpClient:
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
+        try:
+            httpx.URL(self.base_url)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise TargetUnavailable(f"{self.base_url}: not a valid address ({exc})") from None
         limits = httpx.Limits(max_connections=self.pool_size,
                               max_keepalive_connections=self.pool_size)
         self._client = httpx.Client(base_url=self.base_url, headers=self.headers,

@@ -119,3 +119,16 @@ def test_an_error_outside_any_run_is_one_line_and_a_traceback_only_when_asked(
         assert 'raise RuntimeError("the summary table fell over")' in err
     else:
         assert err.count("\n") == 1 and "--debug" in err
+
+
+@pytest.mark.parametrize("target", ["immich:http://[::1", "photoprism:http://[::1",
+                                    "immich:http://x:abc", "photoprism:https://x:99999999",
+                                    "immich:ftp://x", "s3:bucket", "folder:"])
+def test_a_malformed_target_address_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    monkeypatch.setenv("IMMICH_API_KEY", "abcd1234")
+    monkeypatch.setenv("PHOTOPRISM_TOKEN", "abcd1234")
+    code = main(["import", str(tmp_path), "--to", target, "--state", str(tmp_path / "s")])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and err.startswith("gphotos-importer: error: ")

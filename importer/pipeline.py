@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from functools import partial
 from typing import Any
 
 from adapters.base import METADATA_FIELDS, BatchUploader, Gallery
@@ -92,7 +93,7 @@ class Pipeline:
     def _run(self, events: Iterable[ScanEvent]) -> None:
         try:
             for event in self._events(events):
-                self._guarded(lambda e=event: self._take(e),  # type: ignore[misc]
+                self._guarded(partial(self._take, event),
                               [(event, None)] if isinstance(event, MediaItem) else [])
                 while self._busy() and self._over_limits() and not self._stopping():
                     self._step()
@@ -235,7 +236,7 @@ class Pipeline:
         if self.report.stopped is not None:
             self._interrupted(item, job.asset)
             return
-        self._guarded(lambda: self._prepared(job), [(item, job.asset)])
+        self._guarded(partial(self._prepared, job), [(item, job.asset)])
 
     def _collect_sent(self, future: Future[Any]) -> None:
         send = self._sending.pop(future)
@@ -258,8 +259,7 @@ class Pipeline:
             results = [act.ItemResult(action, FileOutcome.FAILED, faults.describe(exc),
                                       prepared=asset) for action, asset in send.jobs]
         for one in results:
-            self._guarded(lambda r=one: self._sent(r),  # type: ignore[misc]
-                          [(one.action.item, one.prepared)])
+            self._guarded(partial(self._sent, one), [(one.action.item, one.prepared)])
 
     def _prepared(self, job: Prepared) -> None:
         action = job.action

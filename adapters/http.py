@@ -4,7 +4,9 @@ Retrying is safe because every write the adapters make is idempotent on the serv
 (uploads dedupe by checksum, album adds by id), so a request whose answer was lost may be
 sent again. Transport failures (resets, timeouts) and 429/5xx are retried with capped
 exponential backoff and full jitter (honouring Retry-After); anything else is returned to
-the adapter, which knows what its server's status codes mean.
+the adapter, which knows what its server's status codes mean. A server no attempt could even
+connect to is gone (`TargetUnavailable`: the run stops) rather than busy (`TransientError`:
+the item fails).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class HttpClient:
         what happened before trying again)."""
         last = ""
         limit = attempts or self.policy.attempts
+        refused = 0
         for attempt in range(limit):
             self._count(attempt)
             try:
@@ -98,6 +101,7 @@ class HttpClient:
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None
+                refused += 1
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__} talking to {self.base_url}"
                 retry_after = None
@@ -110,6 +114,8 @@ class HttpClient:
                 with self._lock:
                     pause = self.policy.delay(attempt, retry_after, self._rng)
                 self.sleep(pause)
+        if refused == limit:  # not one connection in all that time: the server is gone
+            raise TargetUnavailable(f"{last}; gave up after {limit} attempts")
         raise TransientError(f"{last}; gave up after {limit} attempts")
 
     def probe(self, url: str) -> httpx.Response:

@@ -9,14 +9,30 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.folder.target import FolderTarget
+from importer.config import Settings
+from importer.interrupt import StopRequest
+from importer.model import (
+    Accounted,
+    FileOutcome,
+    MediaFile,
+    MediaItem,
+    MediaType,
+    Metadata,
+    ScanEvent,
+)
+from importer.pipeline import Pipeline
+from importer.report import RunReport
+from importer.state import State
 from tests.conftest import REPO, cli_command
-from tests.exportgen import GeneratedExport, make_items, write_folder
+from tests.exportgen import GeneratedExport, make_items, unique_jpeg, write_folder
 from tests.fakes.immich import FakeImmich
 from tests.fakes.server import Faults
 from tests.test_immich_import import check_immich, remote_ids
@@ -105,3 +121,33 @@ def test_second_ctrl_c_abandons_the_items_in_flight(tmp_path: Path,
     assert "Traceback" not in out + err
     assert json.loads(report.read_text(encoding="utf-8"))["exit_code"] == 130
     rerun_is_exact(slow_immich, export, state)
+
+
+def test_ctrl_c_while_the_export_is_being_read_stops_at_once(tmp_path: Path) -> None:
+    """Listing a big export can take minutes, with nothing of ours half-done: a first
+    Ctrl-C there stops the reading at once. The item read before it was only waiting for
+    its checksum look-up: it is reported as interrupted and nothing of it is recorded."""
+    photo = tmp_path / "IMG_1.jpg"
+    photo.write_bytes(unique_jpeg("listing"))
+    item = MediaItem(MediaFile(photo.name, str(photo), photo.stat().st_size, MediaType.PHOTO,
+                               "image/jpeg", lambda: photo.open("rb")),
+                     Metadata(google_url="https://photos.google.com/photo/listing1"))
+
+    def slow_listing() -> Iterator[ScanEvent]:
+        yield item
+        time.sleep(30)  # still listing parts
+        yield Accounted("never", FileOutcome.UNREADABLE, "never reached")
+
+    gallery = FolderTarget(tmp_path / "library")
+    report = RunReport(gallery.target)
+    with State(tmp_path / "state.sqlite") as state, StopRequest() as stop:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        Pipeline(gallery, state, Settings(workers=2), report, stop=stop).run(slow_listing())
+        took = time.monotonic() - started
+    gallery.close()
+    assert took < 5
+    assert report.stopped is not None and report.stopped.code == 130
+    assert dict(report.counts) == {FileOutcome.INTERRUPTED: 1}
+    with State(tmp_path / "state.sqlite", readonly=True) as state:
+        assert list(state.items()) == []

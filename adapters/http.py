@@ -4,9 +4,9 @@ Retrying is safe because every write the adapters make is idempotent on the serv
 (uploads dedupe by checksum, album adds by id), so a request whose answer was lost may be
 sent again. Transport failures (resets, timeouts) and 429/5xx are retried with capped
 exponential backoff and full jitter (honouring Retry-After); anything else is returned to
-the adapter, which knows what its server's status codes mean. A server no attempt could even
-connect to is gone (`TargetUnavailable`: the run stops) rather than busy (`TransientError`:
-the item fails).
+the adapter, which knows what its server's status codes mean. A server that still refuses
+connections when the retries are spent is gone (`TargetUnavailable`: the run stops), not
+busy (`TransientError`: the item fails).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class HttpClient:
         what happened before trying again)."""
         last = ""
         limit = attempts or self.policy.attempts
-        refused = 0
+        refused = False
         for attempt in range(limit):
             self._count(attempt)
             try:
@@ -101,20 +101,22 @@ class HttpClient:
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None
-                refused += 1
+                refused = True
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__} talking to {self.base_url}"
                 retry_after = None
+                refused = False
             else:
                 if response.status_code not in self.policy.statuses:
                     return response
                 last = f"HTTP {response.status_code} from {method} {url}"
+                refused = False
                 retry_after = response.headers.get("Retry-After")
             if attempt + 1 < limit:
                 with self._lock:
                     pause = self.policy.delay(attempt, retry_after, self._rng)
                 self.sleep(pause)
-        if refused == limit:  # not one connection in all that time: the server is gone
+        if refused and limit > 1:  # still refusing after all the retries: the server is gone
             raise TargetUnavailable(f"{last}; gave up after {limit} attempts")
         raise TransientError(f"{last}; gave up after {limit} attempts")
 

@@ -74,20 +74,26 @@ def run_import(settings: Settings, out: Console, err: Console | None = None) -> 
     try:
         print_summary(report, out, settings.report)
         if settings.report:
-            _write_report(report, Path(settings.report))
+            _write_report(report, Path(settings.report), err or out)
         print_stop(report, err or out)
     finally:
         report.close()
     return report.exit_code
 
 
-def _write_report(report: RunReport, path: Path) -> None:
-    """A report that cannot be written is a failure of this run, named, not a crash."""
+def _write_report(report: RunReport, path: Path, err: Console) -> None:
+    """A report that cannot be written fails this run (exit 1, or 4 for a full disk), with
+    one line saying so; it is never a crash."""
     try:
         report.write(path)
     except OSError as exc:
-        report.stop(faults.fatal(exc) or faults.Stop(
-            f"{path}: cannot write the report: {exc.strerror or exc}", faults.EXIT_FAILED))
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
+            return
+        reason = f"{path}: cannot write the report: {exc.strerror or exc}"
+        report.run_failed(reason)
+        err.print(shown(f"gphotos-importer: error: {reason}"), markup=False, highlight=False)
 
 
 def _import(source: TakeoutSource, settings: Settings, spec: str,

@@ -132,3 +132,13 @@ def test_a_malformed_target_address_is_a_usage_error(
     code = main(["import", str(tmp_path), "--to", target, "--state", str(tmp_path / "s")])
     _, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and err.startswith("gphotos-importer: error: ")
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(
+        tmp_path: Path, export: GeneratedExport, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "no such folder" / "report.json"
+    code = run(export, tmp_path / "library", "--report", str(report))
+    out, err = capsys.readouterr()
+    assert code == 1 and "Import into" in out and err.count("\n") == 1
+    assert err.startswith(f"gphotos-importer: error: {report}: cannot write the report: ")
+    assert run(export, tmp_path / "library") == 0  # the import itself was done and recorded

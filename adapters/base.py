@@ -8,9 +8,10 @@ retries to itself, surfacing only the errors below.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from importer.model import Album, Metadata, PreparedAsset
 
@@ -49,6 +50,8 @@ class UploadResult:
     status: UploadStatus
     live_video_id: str | None = None
     applied: frozenset[str] = frozenset()
+    note: str = ""
+    """Anything the user should know about how the target took it (for the report)."""
 
 
 class VerifyStatus(enum.StrEnum):
@@ -63,6 +66,11 @@ class GalleryError(Exception):
 
 class TargetUnavailable(GalleryError):
     """The target cannot be used at all (unreachable, wrong kind of server, too old)."""
+
+
+class StorageFull(TargetUnavailable):
+    """The target has no space left (a full disk, a server answering 507): every later
+    item would fail the same way, so the run stops."""
 
 
 class AuthError(GalleryError):
@@ -147,6 +155,7 @@ class Thumbnails(Protocol):
 
     def close(self) -> None: ...
 
+
 @runtime_checkable
 class Replaces(Protocol):
     """Optional: a target that swaps the bytes of an item it holds for better ones (the
@@ -157,6 +166,28 @@ class Replaces(Protocol):
         """Put `asset` where `remote_id` is; the old bytes go only once the new ones are
         complete. Returns the item's (possibly new) remote id."""
         ...
+
+
+_MALFORMED = (LookupError, TypeError, ValueError, AttributeError)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def checked_answers(method: F) -> F:
+    """For an adapter's public methods: an answer that is not what the server's API
+    describes (a field missing, a wrong type, not JSON at all) fails the call with a
+    `GalleryError` like any other refusal, instead of escaping as a KeyError."""
+
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except GalleryError:
+            raise
+        except _MALFORMED as exc:
+            raise GalleryError(f"the server answered something its API does not describe "
+                               f"({type(exc).__name__}: {exc})") from exc
+
+    return cast(F, checked)
 
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})

@@ -4,7 +4,9 @@ Retrying is safe because every write the adapters make is idempotent on the serv
 (uploads dedupe by checksum, album adds by id), so a request whose answer was lost may be
 sent again. Transport failures (resets, timeouts) and 429/5xx are retried with capped
 exponential backoff and full jitter (honouring Retry-After); anything else is returned to
-the adapter, which knows what its server's status codes mean.
+the adapter, which knows what its server's status codes mean. A server that still refuses
+connections when the retries are spent is gone (`TargetUnavailable`: the run stops), not
+busy (`TransientError`: the item fails).
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class HttpClient:
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
+        try:
+            httpx.URL(self.base_url)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise TargetUnavailable(f"{self.base_url}: not a valid address ({exc})") from None
         limits = httpx.Limits(max_connections=self.pool_size,
                               max_keepalive_connections=self.pool_size)
         self._client = httpx.Client(base_url=self.base_url, headers=self.headers,
@@ -84,6 +90,7 @@ class HttpClient:
         what happened before trying again)."""
         last = ""
         limit = attempts or self.policy.attempts
+        refused = False
         for attempt in range(limit):
             self._count(attempt)
             try:
@@ -94,18 +101,23 @@ class HttpClient:
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None
+                refused = True
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__} talking to {self.base_url}"
                 retry_after = None
+                refused = False
             else:
                 if response.status_code not in self.policy.statuses:
                     return response
                 last = f"HTTP {response.status_code} from {method} {url}"
+                refused = False
                 retry_after = response.headers.get("Retry-After")
             if attempt + 1 < limit:
                 with self._lock:
                     pause = self.policy.delay(attempt, retry_after, self._rng)
                 self.sleep(pause)
+        if refused and limit > 1:  # still refusing after all the retries: the server is gone
+            raise TargetUnavailable(f"{last}; gave up after {limit} attempts")
         raise TransientError(f"{last}; gave up after {limit} attempts")
 
     def probe(self, url: str) -> httpx.Response:

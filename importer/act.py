@@ -1,8 +1,9 @@
 """Carry out one planned action against a gallery (runs in worker threads).
 
 Every function returns an `ItemResult` instead of raising for item-level problems, so one
-bad file never stops the run; only errors that doom every later item (credentials revoked,
-target gone) propagate.
+bad file never stops the run: a `GalleryError`, and just as well an unexpected exception from
+an adapter (a malformed server answer, a KeyError, an OSError...). Only errors that doom
+every later item (credentials revoked, target gone, disk full; see `faults`) propagate.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from dataclasses import dataclass
 
 from adapters.base import (
     METADATA_FIELDS,
-    AuthError,
     BatchUploader,
     Gallery,
     GalleryError,
     Replaces,
-    TargetUnavailable,
     UploadResult,
     UploadStatus,
 )
+from importer.faults import describe, item_error
+from importer.metadata.resolve import resolve_without_file
 from importer.model import FileOutcome, Metadata, PreparedAsset
 from importer.plan import Action
-
-FATAL = (AuthError, TargetUnavailable)
 
 
 @dataclass(frozen=True)
@@ -69,17 +68,22 @@ def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
         return _adopt(gallery, action, prepared, *existing)
     try:
         result: UploadResult | GalleryError = gallery.upload(prepared)
-    except FATAL:
-        raise
-    except GalleryError as exc:
-        result = exc
+    except Exception as exc:
+        result = item_error(exc)
     return after_upload(gallery, action, prepared, result)
 
 
 def send_batch(gallery: Gallery, jobs: list[tuple[Action, PreparedAsset]]) -> list[ItemResult]:
     """Upload many items in one call (targets that import in batches), then settle each."""
     assert isinstance(gallery, BatchUploader)
-    outcomes = gallery.upload_many([asset for _, asset in jobs])
+    try:
+        outcomes = list(gallery.upload_many([asset for _, asset in jobs]))
+    except Exception as exc:
+        outcomes = [item_error(exc)] * len(jobs)
+    if len(outcomes) != len(jobs):
+        wrong = GalleryError(f"the target answered {len(outcomes)} outcome(s) for "
+                             f"{len(jobs)} item(s)")
+        outcomes = [wrong] * len(jobs)
     return [after_upload(gallery, action, asset, outcome)
             for (action, asset), outcome in zip(jobs, outcomes, strict=True)]
 
@@ -92,10 +96,9 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
     try:
         settle(gallery, remote_id, prepared.item.metadata,
                prepared.carried if ours else frozenset())
-    except FATAL:
-        raise
-    except GalleryError as exc:
-        return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    except Exception as exc:
+        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
+                          prepared=prepared)
     return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
                       remote_id, prepared, target_sha1=sha1)
 
@@ -104,40 +107,44 @@ def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
                  outcome: UploadResult | GalleryError) -> ItemResult:
     """Settle what the upload did not apply, and say what became of the item."""
     if isinstance(outcome, GalleryError):
-        return ItemResult(action, FileOutcome.FAILED, str(outcome), prepared=prepared)
+        return ItemResult(action, FileOutcome.FAILED, describe(outcome), prepared=prepared)
     try:
         settle(gallery, outcome.remote_id, prepared.item.metadata,
                outcome.applied | prepared.carried)
-    except FATAL:
-        raise
-    except GalleryError as exc:
-        return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    except Exception as exc:
+        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
+                          prepared=prepared)
     if outcome.status is UploadStatus.CREATED:
-        return ItemResult(action, FileOutcome.IMPORTED, "", outcome.remote_id, prepared,
-                          outcome.live_video_id)
-    return ItemResult(action, FileOutcome.ALREADY_THERE, "target reported a duplicate",
-                      outcome.remote_id, prepared, outcome.live_video_id)
+        return ItemResult(action, FileOutcome.IMPORTED, outcome.note, outcome.remote_id,
+                          prepared, outcome.live_video_id)
+    return ItemResult(action, FileOutcome.ALREADY_THERE,
+                      outcome.note or "target reported a duplicate", outcome.remote_id,
+                      prepared, outcome.live_video_id)
 
 
-def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemResult:
-    """Follow changes made in Google Photos since the last import (only `allowed` fields)."""
+def update(gallery: Gallery, action: Action, allowed: frozenset[str],
+           prepared: PreparedAsset | None = None) -> ItemResult:
+    """Follow changes made in Google Photos since the last import (only `allowed` fields),
+    with the values resolved as at the first import: against the file when it was read
+    (`prepared`: its own offset, else the place's time zone), else by the place alone."""
     assert action.previous is not None and action.previous.remote_id is not None
     remote_id = action.previous.remote_id
-    metadata = action.item.metadata
+    metadata = prepared.item.metadata if prepared is not None else resolve_without_file(
+        action.item.metadata)
     caps = gallery.capabilities
     try:
         if "favorite" in action.changed and caps.favorites:
             gallery.set_favorite(remote_id, metadata.favorite)
         if "archived" in action.changed and caps.archive:
             gallery.set_archived(remote_id, metadata.archived)
-        fields = frozenset(action.changed & METADATA_FIELDS & allowed)
+        fields = frozenset(f for f in action.changed & METADATA_FIELDS & allowed
+                           if _has_value(metadata, f))
         if fields:
             gallery.set_metadata(remote_id, metadata, fields)
-    except FATAL:
-        raise
-    except GalleryError as exc:
-        return ItemResult(action, FileOutcome.FAILED, str(exc))
-    return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id)
+    except Exception as exc:
+        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
+                          prepared=prepared)
+    return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id, prepared)
 
 
 def complete(gallery: Gallery, action: Action, prepared: PreparedAsset) -> ItemResult:
@@ -155,10 +162,9 @@ def complete(gallery: Gallery, action: Action, prepared: PreparedAsset) -> ItemR
                               "original replaced the Picker copy", placed.remote_id, prepared,
                               placed.live_video_id)
         settle(gallery, previous.remote_id, metadata, frozenset())
-    except FATAL:
-        raise
-    except GalleryError as exc:
-        return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    except Exception as exc:
+        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
+                          prepared=prepared)
     return ItemResult(action, FileOutcome.UPDATED, f"duplicate: {action.reason}; Takeout "
                       "metadata added to it, no second asset", previous.remote_id, prepared,
                       previous.live_video_id, target_sha1=previous.written_sha1)

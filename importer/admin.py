@@ -11,11 +11,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from adapters import open_target
 from adapters.base import VerifyStatus
 from importer.config import ConfigError, Settings
 from importer.run import default_state_path, state_path
+from importer.safetext import json_shown, shown
 from importer.state import State, TargetRecord, now_iso
 
 VERIFY_BATCH = 500
@@ -50,22 +52,22 @@ def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:
         if as_json:
             out.print_json(data={"state": str(path), "items": 0, "counts": {}, "runs": []})
         else:
-            out.print(f"No state at {path}: nothing has been imported with it yet.",
+            out.print(shown(f"No state at {path}: nothing has been imported with it yet."),
                       markup=False)
         return 0
     data = status_data(path)
     if as_json:
-        out.print(json.dumps(data, ensure_ascii=False, indent=1), markup=False,
+        out.print(json_shown(json.dumps(data, ensure_ascii=False, indent=1)), markup=False,
                   highlight=False, soft_wrap=True)
         return 0
-    out.print(f"State {path} (schema {data['schema_version']}): {data['items']} items",
+    out.print(shown(f"State {path} (schema {data['schema_version']}): {data['items']} items"),
               markup=False)
     table = Table(title="Items by target and outcome")
     for column in ("target", "outcome", "items"):
         table.add_column(column, justify="right" if column == "items" else "left")
     for target, per_target in data["counts"].items():
         for outcome, n in per_target.items():
-            table.add_row(target, outcome, str(n))
+            table.add_row(Text(shown(target)), Text(shown(outcome)), str(n))
     out.print(table)
     _print_runs(data["runs"], out)
     return 0
@@ -81,8 +83,9 @@ def _print_runs(runs: list[dict[str, Any]], out: Console) -> None:
         counts = run.get("counts")
         pairs = counts.items() if isinstance(counts, dict) else []
         summary = ", ".join(f"{k} {v}" for k, v in pairs) or "nothing"
-        table.add_row(str(run.get("started")), str(run.get("finished") or "(interrupted)"),
-                      str(run.get("target")), summary)
+        cells = (str(run.get("started")), str(run.get("finished") or "(interrupted)"),
+                 str(run.get("target")), summary)
+        table.add_row(*(Text(shown(cell)) for cell in cells))
     out.print(table)
 
 
@@ -118,6 +121,9 @@ def _verify_all(state: State, target: str, check: Checker, out: Console,
         if on_target is None or not on_target.done or on_target.written_sha1 is None:
             continue
         assert on_target.remote_id is not None
+        if on_target.remote_id in pending:  # a PhotoPrism stack: each file its own check
+            good, wrong = _verify_batch(state, target, check, pending, out)
+            ok, bad, pending = ok + good, bad + wrong, {}
         pending[on_target.remote_id] = (record.identity, on_target.written_sha1)
         if len(pending) >= VERIFY_BATCH:
             good, wrong = _verify_batch(state, target, check, pending, out)
@@ -125,7 +131,8 @@ def _verify_all(state: State, target: str, check: Checker, out: Console,
     if pending:
         good, wrong = _verify_batch(state, target, check, pending, out)
         ok, bad = ok + good, bad + wrong
-    out.print(f"verified {ok} item(s) on {target}; {bad} missing or different", markup=False)
+    out.print(shown(f"verified {ok} item(s) on {target}; {bad} missing or different"),
+              markup=False)
     return bad
 
 
@@ -146,7 +153,7 @@ def _verify_batch(state: State, target: str, check: Checker,
                 state.put(record.with_target(target, replace(on_target, verified_at=stamp)))
         else:
             bad += 1
-            out.print(f"  {status}: {record.name} ({remote})", markup=False)
+            out.print(shown(f"  {status}: {record.name} ({remote})"), markup=False)
             if on_target.verified_at:
                 state.put(record.with_target(target, replace(on_target, verified_at=None)))
     return ok, bad

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
-from adapters.base import Gallery, GalleryError
+from adapters.base import Gallery
+from importer.faults import describe, item_error
 from importer.model import Album
 from importer.recording import remember_albums
 from importer.report import RunReport
@@ -115,8 +116,8 @@ class AlbumSync:
             try:
                 album_id = self._album_id(album, members)
                 self._add(album_id, [remote for _, remote in members])
-            except GalleryError as exc:
-                self.report.album_failed(album.title, str(exc))
+            except Exception as exc:  # any error but a fatal one fails this album only
+                self.report.album_failed(album.title, describe(item_error(exc)))
                 continue
             self._record(key, [identity for identity, _ in members])
         waiting = {identity for members in self._pending.values() for identity, _ in members}
@@ -173,9 +174,9 @@ class AlbumSync:
         if remote == old.remote_id:
             try:
                 self._renamer.rename_album(remote, album)
-            except GalleryError as exc:
+            except Exception as exc:
                 self.report.notes.append(f"album {old.title!r}: not renamed to "
-                                         f"{album.title!r}: {exc}")
+                                         f"{album.title!r}: {describe(item_error(exc))}")
         self.state.put_album(target, album.key, album.title, remote, old.members)
         self.state.drop_album(target, source)
         self.report.notes.append(f"album {old.title!r} was renamed {album.title!r} in Google "

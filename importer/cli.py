@@ -3,35 +3,48 @@
 Each command is one entry of `COMMANDS`: a function that adds its sub-parser and sets
 `handler` (what runs it). A new command adds an entry instead of editing `main`.
 
-Exit codes: 0 all done, 1 some items failed, 2 usage or configuration error (nothing was
-imported and the state was not touched).
+Exit codes (README, "Exit codes"; constants in `faults`):
+  0    all done
+  1    some items failed (the others were imported and recorded; run again to retry)
+  2    usage or configuration error, found before anything was touched
+  3    the target stopped the run (unreachable, gone, credentials refused)
+  4    no space left (on the target, for the state, or for temporary files)
+  5    internal error: a bug (`--debug` or GPHOTOS_IMPORTER_DEBUG=1 shows the traceback)
+  130  interrupted by Ctrl-C; 143 stopped by SIGTERM
+A run that stops early still prints its summary, writes its report and names the cause in
+one line; whatever happens, no traceback is printed unless asked for.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from adapters.base import AuthError, TargetUnavailable
-from importer import __version__
+from adapters.base import AuthError, GalleryError, TargetUnavailable
+from importer import __version__, faults
 from importer.admin import show_status, verify
 from importer.config import ConfigError, Settings, build_settings, merge_section
+from importer.faults import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from importer.google_errors import GoogleAuthError, PickerError
 from importer.reclaim.command import add_login, add_reclaim
 from importer.run import run_import
+from importer.safetext import shown
 from importer.sources.parts import SourceError
 from importer.state import StateError
 from importer.ui import console
 from importer.watch import health, run_watch
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError,
                 GoogleAuthError, PickerError)
+DEBUG_ENV = "GPHOTOS_IMPORTER_DEBUG"
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -40,6 +53,12 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="YAML settings; command-line flags override it")
     parser.add_argument("--state", metavar="FILE", help="state database (default: see README)")
+    debug_option(parser)
+
+
+def debug_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=f"show the traceback of an internal error (or set {DEBUG_ENV}=1)")
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -73,7 +92,8 @@ def _add_import(commands: Any) -> None:
     imp.add_argument("--album", metavar="TITLE", help="with --from picker: album to put the "
                                                       "picked items in")
     common_options(imp)
-    imp.set_defaults(handler=lambda args, out: run_import(settings_from(args), out))
+    imp.set_defaults(
+        handler=lambda args, out: run_import(settings_from(args), out, console(stderr=True)))
 
 
 def _add_status(commands: Any) -> None:
@@ -190,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "folder, and keep it there.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    debug_option(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
@@ -204,11 +225,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, out)
     except USAGE_ERRORS as exc:
-        err.print(f"gphotos-importer: error: {exc}", markup=False, highlight=False)
+        stop = faults.fatal(exc) if faults.disk_full(exc) else None
+        if stop is not None:  # e.g. no space to create the state: nothing was touched
+            _error(err, f"stopped: {stop.cause}")
+            return stop.code
+        _error(err, f"error: {exc}")
         return EXIT_USAGE
+    except GalleryError as exc:  # the target failed a command outside an import's items
+        _error(err, f"error: {exc}")
+        return faults.EXIT_TARGET
     except KeyboardInterrupt:
-        err.print("gphotos-importer: interrupted; finished items are recorded", markup=False)
-        return 130
+        _error(err, "interrupted; items finished so far are recorded")
+        return faults.EXIT_INTERRUPTED
+    except BrokenPipeError:  # `| head` closed the output: nothing more to say to anyone
+        _silence_stdout()
+        return EXIT_FAILED
+    except Exception as exc:
+        return _unexpected(exc, err, _debugging(args))
+
+
+def _error(err: Console, text: str) -> None:
+    err.print(shown(f"gphotos-importer: {text}"), markup=False, highlight=False)
+
+
+def _debugging(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _unexpected(exc: Exception, err: Console, debug: bool) -> int:
+    """One line (and the exit code of its kind); the traceback only when asked for."""
+    stop = faults.fatal(exc)
+    if stop is not None:
+        _error(err, f"stopped: {stop.cause}")
+        return stop.code
+    if debug:
+        for block in traceback.format_exception(exc):
+            for line in block.splitlines():
+                sys.stderr.write(shown(line) + "\n")
+    hint = "" if debug else f" (run with --debug or {DEBUG_ENV}=1 for details)"
+    _error(err, f"internal error: {faults.describe(exc)}; please report this bug{hint}")
+    return faults.EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

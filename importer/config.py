@@ -29,6 +29,8 @@ from pydantic import (
 from pydantic import TypeAdapter as _TypeAdapter
 from pydantic.dataclasses import dataclass
 
+from importer.safetext import add_secret
+
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -218,6 +220,26 @@ def _expand_env(value: Any, key: str, env: Mapping[str, str], origin: str) -> An
     return _ENV_REF.sub(substitute, value)
 
 
+SECRET_KEYS = frozenset({("immich", "api_key"), ("photoprism", "token"),
+                         ("photoprism", "password")})
+
+
+def _secret_place(loc: tuple[Any, ...]) -> bool:
+    """A setting that is, or contains, a secret: its value is never repeated."""
+    path = tuple(str(p) for p in loc)
+    return path[:2] in SECRET_KEYS or (len(path) == 1 and path[0] in ("immich", "photoprism"))
+
+
+def _got(loc: tuple[Any, ...], value: Any) -> str:
+    if _secret_place(loc):
+        return "the value is not shown: it is, or holds, a secret"
+    if isinstance(value, dict):
+        return "got a mapping"
+    if isinstance(value, list):
+        return "got a list"
+    return f"got {value!r}"
+
+
 def _describe(error: ValidationError, origin: str) -> str:
     errors = error.errors()
     first = errors[0]
@@ -226,7 +248,7 @@ def _describe(error: ValidationError, origin: str) -> str:
         message = f"{origin}: unknown setting `{key}`"
     else:
         text = str(first["msg"]).removeprefix("Value error, ")
-        message = f"{origin}: `{key}`: {text} (got {first.get('input')!r})"
+        message = f"{origin}: `{key}`: {text} ({_got(first['loc'], first.get('input'))})"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s))"
     return message
@@ -288,18 +310,34 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         raise ConfigError(f"{name}_FILE={file_name}: cannot read: {exc.strerror}") from None
 
 
+def _header_safe(name: str, value: str | None) -> str | None:
+    """A credential sent in an HTTP header: surrounding blanks (a stray newline from a
+    file or `echo`) are dropped; anything a header cannot carry is refused, by name only
+    (HTTP libraries quote the offending header, secret and all, in their errors)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
+        raise ConfigError(f"{name} holds characters an HTTP header cannot carry (spaces, "
+                          "line breaks or non-ASCII); check the key (its value is not shown)")
+    return value or None
+
+
 def with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
-    """Fill credentials the config left empty from the environment."""
+    """Fill credentials the config left empty from the environment; each is registered
+    so that no message ever prints it (`safetext`)."""
     immich = settings.immich
-    if immich.api_key is None:
-        immich = replace(immich, api_key=_secret(env, "IMMICH_API_KEY"))
+    api_key = immich.api_key if immich.api_key is not None else _secret(env, "IMMICH_API_KEY")
+    immich = replace(immich, api_key=_header_safe("IMMICH_API_KEY", api_key))
     pp = settings.photoprism
     pp = replace(
         pp,
-        token=pp.token or _secret(env, "PHOTOPRISM_TOKEN"),
+        token=_header_safe("PHOTOPRISM_TOKEN", pp.token or _secret(env, "PHOTOPRISM_TOKEN")),
         username=pp.username or _secret(env, "PHOTOPRISM_USERNAME"),
         password=pp.password or _secret(env, "PHOTOPRISM_PASSWORD"),
     )
+    for secret in (immich.api_key, pp.token, pp.password):
+        add_secret(secret)
     return replace(settings, immich=immich, photoprism=pp)
 
 

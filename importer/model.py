@@ -65,6 +65,9 @@ class FileOutcome(enum.StrEnum):
     UNREADABLE = "unreadable"
     UNMATCHED_JSON = "unmatched json"
     PLANNED = "planned"
+    INTERRUPTED = "interrupted"
+    """The run stopped (Ctrl-C, a full disk, the target gone) before this item was done;
+    nothing about it was recorded, so the next run does it."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,13 @@ class PreparedFile:
     source_sha1: str
     opener: Opener = field(compare=False, repr=False)
     xmp: bytes | None = field(default=None, repr=False)
+    held: int = field(default=0, compare=False)
+    """Bytes kept in memory for `opener` until the file is sent (a rewritten JPEG), for the
+    pipeline's memory budget."""
+
+    @property
+    def held_bytes(self) -> int:
+        return self.held + len(self.xmp or b"")
 
     @property
     def checksums(self) -> tuple[str, ...]:
@@ -252,6 +262,12 @@ class PreparedAsset:
     metadata_notes: tuple[str, ...] = ()
     """Problems with the file's own metadata (damaged EXIF, EXIF we could not rewrite
     safely), each saying where the values went instead."""
+
+    @property
+    def held_bytes(self) -> int:
+        """Memory the prepared bytes keep until they are sent."""
+        video = self.live_video.held_bytes if self.live_video else 0
+        return self.primary.held_bytes + video
 
 
 ScanEvent = MediaItem | Accounted

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from importer.config import TakeoutSettings
-from importer.model import Album, FileOutcome, MediaItem, Metadata, PreparedAsset
+from importer.model import Album, DateSource, FileOutcome, MediaItem, Metadata, PreparedAsset
 from importer.state import ItemRecord, State, TargetRecord
 
 PICKER = "picker"
@@ -61,6 +61,35 @@ def synced_values(metadata: Metadata) -> dict[str, Any]:
     }
 
 
+def _known(metadata: Metadata, previous: dict[str, Any]) -> dict[str, Any]:
+    """This export's values where it knows them (None: it does not). A capture time Google
+    did not give (read from the file name, after a damaged sidecar) never replaces one it
+    gave before."""
+    now = synced_values(metadata)
+    if metadata.taken_at_source is not DateSource.SIDECAR and previous.get("taken_at"):
+        now["taken_at"] = None
+    return now
+
+
+def synced_after(previous: TargetRecord | None, metadata: Metadata) -> dict[str, Any]:
+    """What to remember as synced: this export's values, except that a value it lacks
+    keeps the good one an earlier export gave."""
+    if previous is None:
+        return synced_values(metadata)
+    now = _known(metadata, previous.synced)
+    return {key: previous.synced.get(key) if value is None else value
+            for key, value in now.items()}
+
+
+def changed_fields(previous: TargetRecord, metadata: Metadata) -> frozenset[str]:
+    """Values Google changed since the last import. A value this export lacks is not a
+    change: a re-export with a damaged or missing date, place or caption never takes away
+    what an earlier one gave (a caption or place removed in Google cannot be told from a
+    lost one, and when in doubt we keep)."""
+    now = _known(metadata, previous.synced)
+    return frozenset(k for k, v in now.items() if v is not None and previous.synced.get(k) != v)
+
+
 def _excluded(item: MediaItem, settings: TakeoutSettings) -> str | None:
     meta = item.metadata
     if meta.trashed and not settings.include_trashed:
@@ -85,8 +114,7 @@ def plan_item(
         why = "new" if previous is None else f"retry after: {previous.error or 'failure'}"
         return Action(ActionKind.UPLOAD, item, identity, why, albums=item.albums)
     missing = tuple(a for a in item.albums if a.key not in previous.albums)
-    now = synced_values(item.metadata)
-    changed = frozenset(k for k, v in now.items() if previous.synced.get(k) != v)
+    changed = changed_fields(previous, item.metadata)
     if item.picker_id is not None:  # the Picker knows no flags, place or caption to follow
         changed = frozenset()
     if changed:

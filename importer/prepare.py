@@ -3,28 +3,37 @@
 Read-only with respect to the export and the target, so it can run before the decision
 (items without a Google URL need their checksum to be identified) and in dry runs.
 
-One streaming pass reads each file: it hashes, sniffs the true type, keeps images (up to
-256 MB) in memory to read their metadata, and picks a video's `moov` box out of the stream.
-Then the file's own metadata and Google's are resolved (`metadata.resolve`), JPEGs get the
-values they lack inserted into EXIF (losslessly, audited), and whatever the file still does
-not carry goes into an XMP sidecar.
+One streaming pass reads each file: it hashes, sniffs the true type, and keeps what the
+metadata step needs: a photo up to `HOLD_LIMIT` whole, in memory; of a bigger JPEG only its
+header segments (the EXIF rewrite is then streamed: new header + the original's remaining
+bytes, never held); a bigger photo of another format goes to an unnamed temporary file that
+is mapped for reading its metadata and dropped at once; a video's `moov` box is picked out
+of the stream. Then the file's own metadata and Google's are resolved (`metadata.resolve`),
+JPEGs get the values they lack inserted into EXIF (losslessly, audited), and whatever the
+file still does not carry goes into an XMP sidecar. So what an item holds in memory is
+bounded by `HOLD_LIMIT` whatever its size, and `PreparedFile.held` says how much it keeps
+until it is sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-from collections.abc import Callable
+import mmap
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, cast
 
 from importer.config import MetadataSettings
+from importer.faults import disk_full
 from importer.metadata import exif as exif_mod
 from importer.metadata import isobmff, jpeg, xmp
 from importer.metadata.convert import clean_text
 from importer.metadata.facts import UNREAD, FileFacts
-from importer.metadata.probe import is_movie, probe_image, probe_movie
+from importer.metadata.probe import is_movie, parses, probe_image, probe_movie
 from importer.metadata.resolve import Resolution, lacking, resolve
 from importer.model import (
     MediaFile,
@@ -35,9 +44,12 @@ from importer.model import (
     PreparedFile,
 )
 from importer.sources import mediatypes
+from importer.splice import sha1_of, spliced_opener
 
 HASH_CHUNK = 1 << 20
-MAX_IN_MEMORY = 256 * 1024 * 1024
+HOLD_LIMIT = 8 * 1024 * 1024
+"""Photos up to this size are read into memory once (hashing, metadata and the EXIF
+rewrite from one read); bigger ones are never held whole."""
 
 
 class PrepareError(Exception):
@@ -73,31 +85,94 @@ def true_filename(name: str, kind: mediatypes.Kind) -> str:
 class _Read:
     kind: mediatypes.Kind
     sha1: str
+    size: int
     data: bytes | None
-    """The whole file, for images small enough to hold."""
+    """What the metadata step reads: the whole photo (or a map of its temporary copy), or
+    only the header segments of a big JPEG (`head_only`)."""
     moov: bytes | None
     """A video's `moov` box payload."""
+    head_only: bool = False
 
 
-def _read(file: MediaFile) -> _Read:
-    """One streaming pass: the true kind, the SHA-1, and what the metadata step needs."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    with file.opener() as stream:
-        first = stream.read(HASH_CHUNK)
-        kind = _kind(file, first[: mediatypes.SNIFF_BYTES])
-        keep = kind.media_type is MediaType.PHOTO and file.size <= MAX_IN_MEMORY
-        boxes = isobmff.TopBoxCollector() if is_movie(kind) else None
-        chunks = [first]
-        chunk = first
-        while chunk:
-            digest.update(chunk)
-            if boxes is not None:
-                boxes.feed(chunk)
+class _Keeper:
+    """What one read of a photo keeps for its metadata (see the module's docstring)."""
+
+    def __init__(self, kind: mediatypes.Kind, spill: Callable[[], IO[bytes]]) -> None:
+        self.jpeg = kind is mediatypes.JPEG
+        self.wanted = kind.media_type is MediaType.PHOTO and (self.jpeg or parses(kind))
+        self._spill_factory = spill
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.head: bytes | None = None
+        self.spill: IO[bytes] | None = None
+        self.view: mmap.mmap | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if not self.wanted or self.head is not None:
+            return
+        if self.spill is not None:
+            self.spill.write(chunk)
+            return
+        self.chunks.append(chunk)
+        if self.size > HOLD_LIMIT:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        held, self.chunks = b"".join(self.chunks), []
+        if self.jpeg:
+            self.head = _jpeg_head(held)
+            self.wanted = self.head is not None
+            return
+        self.spill = self._spill_factory()
+        self.spill.write(held)
+
+    def data(self) -> tuple[bytes | None, bool]:
+        """The bytes to probe, and whether they are a JPEG's head only."""
+        if self.head is not None:
+            return self.head, True
+        if self.spill is not None:
+            self.spill.flush()
+            self.view = mmap.mmap(self.spill.fileno(), 0, access=mmap.ACCESS_READ)
+            return cast(bytes, self.view), False  # probing only slices and unpacks a map
+        return (b"".join(self.chunks), False) if self.wanted else (None, False)
+
+
+def _jpeg_head(prefix: bytes) -> bytes | None:
+    """The header segments of a JPEG (through the start-of-scan marker), if they end
+    within `prefix`."""
+    try:
+        _, sos = jpeg.header_segments(prefix)
+    except exif_mod.ExifError:
+        return None
+    return prefix[:sos + 4]
+
+
+@contextlib.contextmanager
+def _reading(file: MediaFile) -> Iterator[_Read]:
+    """One streaming pass: the true kind, the SHA-1, and what the metadata step needs.
+    A temporary copy (big non-JPEG photos) lives only inside the `with` block."""
+    with contextlib.ExitStack() as cleanup:
+        def spill() -> IO[bytes]:
+            return cleanup.enter_context(tempfile.TemporaryFile())
+
+        digest = hashlib.sha1(usedforsecurity=False)
+        with file.opener() as stream:
             chunk = stream.read(HASH_CHUNK)
-            if keep and chunk:
-                chunks.append(chunk)
-    moov = boxes.boxes.get(b"moov") if boxes is not None else None
-    return _Read(kind, digest.hexdigest(), b"".join(chunks) if keep else None, moov)
+            kind = _kind(file, chunk[: mediatypes.SNIFF_BYTES])
+            keeper = _Keeper(kind, spill)
+            boxes = isobmff.TopBoxCollector() if is_movie(kind) else None
+            while chunk:
+                digest.update(chunk)
+                keeper.feed(chunk)
+                if boxes is not None:
+                    boxes.feed(chunk)
+                chunk = stream.read(HASH_CHUNK)
+        moov = boxes.boxes.get(b"moov") if boxes is not None else None
+        data, head_only = keeper.data()
+        if keeper.view is not None:
+            cleanup.callback(keeper.view.close)
+        yield _Read(kind, digest.hexdigest(), keeper.size, data, moov, head_only)
 
 
 def _sha1(data: bytes) -> str:
@@ -116,7 +191,8 @@ def _kind(file: MediaFile, head: bytes) -> mediatypes.Kind:
 class _Embedded:
     resolution: Resolution
     written: bytes | None
-    """New bytes when EXIF was inserted; None when the original bytes are sent."""
+    """New bytes when EXIF was inserted (for a head-only read: the new head); None when
+    the original bytes are sent."""
     xmp: bytes | None
     notes: tuple[str, ...]
 
@@ -126,13 +202,16 @@ def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
         return probe_image(read.kind, read.data)
     if is_movie(read.kind):
         return probe_movie(read.kind, read.moov), None
+    if read.kind is mediatypes.JPEG:
+        return FileFacts(damaged=f"JPEG header segments longer than {HOLD_LIMIT} bytes"), None
     return UNREAD, None
 
 
 def _insert_exif(data: bytes, exif: exif_mod.Exif, facts: FileFacts,
                  resolution: Resolution) -> tuple[bytes | None, FileFacts]:
-    """JPEG bytes with the missing values in EXIF (None: nothing missing), and the facts
-    the new bytes state. Raises ExifError when that cannot be done without harm."""
+    """JPEG bytes (or its head) with the missing values in EXIF (None: nothing missing),
+    and the facts the new bytes state. Raises ExifError when that cannot be done without
+    harm."""
     filled, added = exif_mod.fill_missing(exif, facts, resolution)
     if not added:
         return None, facts
@@ -172,24 +251,45 @@ def _carried(metadata: Metadata) -> frozenset[str]:
 def prepare_file(file: MediaFile, metadata: Metadata, prefer: frozenset[str] = frozenset()
                  ) -> tuple[PreparedFile, Resolution, tuple[str, ...]]:
     """Prepared bytes (+ sidecar), the metadata as resolved against the file, and notes."""
+    embedded: _Embedded | None = None
+    failure: Exception | None = None
     try:
-        read = _read(file)
+        with _reading(file) as read:
+            try:
+                embedded = _embed(read, metadata, prefer)
+            except Exception as exc:  # our metadata code failed, not the reading
+                failure = exc
     except PrepareError:
         raise
     except Exception as exc:  # OSError, EOFError, zlib.error, BadZipFile from a damaged member
+        if disk_full(exc):  # no space for a temporary copy: every later item would fail too
+            raise
         raise PrepareError(f"{file.location}: cannot read ({type(exc).__name__}: {exc})") from None
-    embedded = _embed(read, metadata, prefer)
-    written = embedded.written
-    prepared = PreparedFile(
-        filename=true_filename(file.name, read.kind),
-        size=len(written) if written is not None else file.size,
-        mime=read.kind.mime,
-        sha1=_sha1(written) if written is not None else read.sha1,
-        source_sha1=read.sha1,
-        opener=_bytes_opener(written) if written is not None else file.opener,
-        xmp=embedded.xmp,
-    )
-    return prepared, embedded.resolution, embedded.notes
+    if failure is not None or embedded is None:
+        raise failure or PrepareError(f"{file.location}: no metadata step")
+    return _prepared_file(file, read, embedded), embedded.resolution, embedded.notes
+
+
+def _prepared_file(file: MediaFile, read: _Read, embedded: _Embedded) -> PreparedFile:
+    """The bytes to send: the original, the rewritten JPEG held in memory, or a big JPEG's
+    new head spliced onto the original's remaining bytes (hashed by reading them again)."""
+    written, name, mime = embedded.written, true_filename(file.name, read.kind), read.kind.mime
+    if written is None:
+        return PreparedFile(name, read.size, mime, read.sha1, read.sha1, file.opener,
+                            embedded.xmp)
+    if not read.head_only:
+        return PreparedFile(name, len(written), mime, _sha1(written), read.sha1,
+                            _bytes_opener(written), embedded.xmp, held=len(written))
+    assert read.data is not None
+    skip = len(read.data)
+    opener = spliced_opener(written, file.opener, skip, len(written) + read.size - skip)
+    try:
+        sha1, size = sha1_of(opener)
+    except Exception as exc:
+        raise PrepareError(f"{file.location}: cannot read it again ({type(exc).__name__}: "
+                           f"{exc})") from None
+    return PreparedFile(name, size, mime, sha1, read.sha1, opener, embedded.xmp,
+                        held=len(written))
 
 
 def prepare(item: MediaItem, identity: str | None = None, *,

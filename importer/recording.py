@@ -8,7 +8,8 @@ from typing import Any
 
 from importer.act import ItemResult
 from importer.model import Album, FileOutcome, MediaItem
-from importer.plan import Action
+from importer.plan import Action, ActionKind
+from importer.safetext import redact
 from importer.state import ItemRecord, State, TargetRecord, now_iso
 
 
@@ -67,11 +68,12 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
     record = _base(state, action, prepared.primary.source_sha1 if prepared else None)
     meta = action.item.metadata
     previous = record.on(target)
-    if prepared is None:  # an update of an item imported by an earlier run
+    if action.kind is ActionKind.UPDATE:  # an item imported by an earlier run
         assert previous is not None
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
                             archived=meta.archived, synced=synced)
     else:
+        assert prepared is not None
         on_target = TargetRecord(
             outcome=str(result.outcome),
             at=now_iso(),
@@ -95,5 +97,5 @@ def record_failure(state: State, target: str, action: Action, error: str) -> Non
     previous = record.on(target)
     if previous is not None and previous.done:
         return
-    failed = TargetRecord(outcome=str(FileOutcome.FAILED), at=now_iso(), error=error)
+    failed = TargetRecord(outcome=str(FileOutcome.FAILED), at=now_iso(), error=redact(error))
     state.put(record.with_target(target, failed))

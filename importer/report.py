@@ -17,11 +17,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from importer.faults import EXIT_FAILED, EXIT_OK, Stop
 from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
+from importer.safetext import redact
 from importer.state import now_iso
 
 PROBLEMS = frozenset({
     FileOutcome.SKIPPED, FileOutcome.FAILED, FileOutcome.UNREADABLE, FileOutcome.UNMATCHED_JSON,
+    FileOutcome.INTERRUPTED,
 })
 
 
@@ -79,15 +82,22 @@ class RunReport:
         self.conflicts: list[ConflictEntry] = []
         self.metadata_notes: list[MetadataNote] = []
         self.notes: list[str] = []
+        self.run_problems: list[str] = []
+        """Failures outside any one item (closing the target, recording the run)."""
+        self.stopped: Stop | None = None
+        """Why the run ended early, if it did (the first cause wins)."""
         self.bytes_sent = 0
         self.target_stats: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        # backslashreplace: an undecodable byte of a name (a lone surrogate) becomes its
+        # JSON escape instead of an error
+        self._spool: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115
+            "w+", encoding="utf-8", errors="backslashreplace")
 
     def add(self, file: str, outcome: FileOutcome, reason: str = "",
             identity: str | None = None, *, kind: FileKind | None = None,
             dated: DateSource | None = None) -> None:
-        entry = FileEntry(file, outcome, reason, identity, kind, dated)
+        entry = FileEntry(file, outcome, redact(reason), identity, kind, dated)
         with self._lock:
             self.counts[outcome] += 1
             if kind is not None:
@@ -117,6 +127,16 @@ class RunReport:
         with self._lock:
             return [_entry_json(entry) for entry in self.problems]
 
+    def run_failed(self, reason: str) -> None:
+        with self._lock:
+            self.run_problems.append(reason)
+
+    def stop(self, stop: Stop) -> None:
+        """The run ends early; only the first cause counts (later ones follow from it)."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = stop
+
     def finish(self) -> None:
         self.finished = now_iso()
 
@@ -138,9 +158,10 @@ class RunReport:
     @property
     def failed(self) -> bool:
         """Some files failed: an item, an album, or a whole part that could not be read
-        (its files are missing from this run, so the exit code must say so)."""
+        (its files are missing from this run, so the exit code must say so), or the run's
+        own work (its report could not be written, the target not closed)."""
         return bool(self.counts[FileOutcome.FAILED] or self.album_problems
-                    or self.export.get("part_problems"))
+                    or self.export.get("part_problems") or self.run_problems)
 
     @property
     def no_media(self) -> bool:
@@ -162,16 +183,28 @@ class RunReport:
             "metadata_conflicts": len(self.conflicts),
             "metadata_notes": len(self.metadata_notes),
             "target_stats": dict(self.target_stats),
+            "stopped": self.stopped.cause if self.stopped else None,
+            "exit_code": self.exit_code,
         }
+
+    @property
+    def exit_code(self) -> int:
+        """What the command line exits with (README, "Exit codes")."""
+        if self.stopped is not None:
+            return self.stopped.code
+        return EXIT_FAILED if self.failed else EXIT_OK
 
     def write(self, path: Path) -> None:
         """Write the JSON report atomically: a reader never sees half a report."""
         tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as out:
             head = json.dumps(self.summary(), ensure_ascii=False, indent=1)[:-2]
             out.write(head + ',\n "album_problems": ')
             out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))
-            out.write(',\n "notes": ' + json.dumps(self.notes, ensure_ascii=False))
+            notes = [redact(note) for note in self.notes]
+            out.write(',\n "notes": ' + json.dumps(notes, ensure_ascii=False))
+            out.write(',\n "run_problems": ')
+            out.write(json.dumps(self.run_problems, ensure_ascii=False))
             out.write(',\n "conflicts": ')
             out.write(json.dumps([asdict(c) for c in self.conflicts], ensure_ascii=False))
             out.write(',\n "metadata_notes": ')

@@ -1,7 +1,10 @@
 """The `import` command: settings in, exit code out.
 
 Everything that can be wrong with the invocation (config, sources, lock, target) is checked
-before the first item is touched, in an order that leaves the state alone on failure.
+before the first item is touched, in an order that leaves the state alone on failure. Once
+items flow, every way the run can end (done, some items failed, stopped by a fatal error,
+Ctrl-C, a bug) still closes the target, records the run, prints the summary, writes the
+report, and names the cause in one line; the exit code says which (`faults`).
 """
 
 from __future__ import annotations
@@ -14,16 +17,20 @@ from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 from rich.console import Console
 
 from adapters import open_target, split_target, target_key
+from adapters.base import Gallery
+from importer import faults
 from importer.config import ConfigError, Settings
+from importer.interrupt import StopRequest
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.prepare import NotMedia, PrepareError, prepare
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.report import RunReport
+from importer.safetext import shown
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
-from importer.ui import RichProgress, print_summary
+from importer.ui import RichProgress, print_stop, print_summary
 
 if TYPE_CHECKING:
     from importer.sources.picker import PickerSource
@@ -69,7 +76,7 @@ def _require(settings: Settings) -> str:
     return settings.to
 
 
-def run_import(settings: Settings, out: Console) -> int:
+def run_import(settings: Settings, out: Console, err: Console | None = None) -> int:
     spec = _require(settings)
     source: Source
     if settings.source == "picker":
@@ -79,22 +86,39 @@ def run_import(settings: Settings, out: Console) -> int:
     else:
         source = TakeoutSource([Path(s) for s in settings.sources], settings.takeout)
     try:
-        if settings.dry_run:
-            report = dry_run(source, settings, spec, out)
-        else:
-            report = _import(source, settings, spec, out)
+        with StopRequest() as stop:
+            if settings.dry_run:
+                report = dry_run(source, settings, spec, out, stop)
+            else:
+                report = _import(source, settings, spec, stop)
     finally:
         source.close()
     try:
         print_summary(report, out, settings.report)
         if settings.report:
-            report.write(Path(settings.report))
+            _write_report(report, Path(settings.report), err or out)
+        print_stop(report, err or out)
     finally:
         report.close()
-    return 1 if report.failed else 0
+    return report.exit_code
 
 
-def _import(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
+def _write_report(report: RunReport, path: Path, err: Console) -> None:
+    """A report that cannot be written fails this run (exit 1, or 4 for a full disk), with
+    one line saying so; it is never a crash."""
+    try:
+        report.write(path)
+    except OSError as exc:
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
+            return
+        reason = f"{path}: cannot write the report: {exc.strerror or exc}"
+        report.run_failed(reason)
+        err.print(shown(f"gphotos-importer: error: {reason}"), markup=False, highlight=False)
+
+
+def _import(source: Source, settings: Settings, spec: str, stop: StopRequest) -> RunReport:
     with State(state_path(settings)) as state:
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
@@ -104,33 +128,68 @@ def _import(source: Source, settings: Settings, spec: str, out: Console) -> RunR
             live = ProgressFile(progress_path(state.path, gallery.target), gallery.target,
                                 lambda: source.expected_files)
             with RichProgress(lambda: source.expected_files) as progress, live:
-                Pipeline(gallery, state, settings, report, TeeProgress(progress, live)).run(
-                    source.scan())
+                Pipeline(gallery, state, settings, report, TeeProgress(progress, live),
+                         stop).run(source.scan())
             report.export = source.stats.as_dict()
         finally:
-            report.target_stats = dict(gallery.stats())
-            gallery.close()
+            _close_target(gallery, report)
             report.finish()
-            state.add_run(report.summary(), problems=report.problem_rows())
+            _record_run(state, report)
     return report
 
 
-def dry_run(source: Source, settings: Settings, spec: str, out: Console) -> RunReport:
+def _close_target(gallery: Gallery, report: RunReport) -> None:
+    try:
+        report.target_stats = dict(gallery.stats())
+    except Exception as exc:
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
+        report.notes.append(f"target statistics unavailable: {faults.describe(exc)}")
+    try:
+        gallery.close()
+    except Exception as exc:  # e.g. the folder library's index cannot be written out
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
+        else:
+            report.run_failed(f"closing the target failed: {faults.describe(exc)}")
+
+
+def _record_run(state: State, report: RunReport) -> None:
+    try:
+        state.add_run(report.summary(), problems=report.problem_rows())
+    except Exception as exc:
+        report.stop(faults.fatal(exc) or faults.internal(exc))
+
+
+def dry_run(source: Source, settings: Settings, spec: str, out: Console,
+            stop: StopRequest | None = None) -> RunReport:
     """Print the plan. Opens the state read-only and never opens the target."""
     key = target_key(spec)
     report = RunReport(key, dry_run=True)
+    stop = stop or StopRequest()
     with State(state_path(settings), readonly=True) as state:
         if isinstance(source, ConsultsState):
             source.consult(state, key)
-        for action in _plans(source.scan(), state, key, settings, report):
-            line = f"{action.kind:<14} {action.item.file.location}  ({action.reason})"
-            if action.albums and action.kind is not ActionKind.SKIP:
-                line += "  albums: " + ", ".join(a.title for a in action.albums)
-            out.print(line, markup=False, highlight=False)
-            _report_plan(report, action)
+        try:
+            with stop.immediate():  # nothing is changed by a dry run: stop at once
+                _print_plans(source, state, key, settings, report, out)
+        except KeyboardInterrupt:
+            report.stop(stop.stop())
     report.export = source.stats.as_dict()
     report.finish()
     return report
+
+
+def _print_plans(source: Source, state: State, key: str, settings: Settings,
+                 report: RunReport, out: Console) -> None:
+    for action in _plans(source.scan(), state, key, settings, report):
+        line = f"{action.kind:<14} {action.item.file.location}  ({action.reason})"
+        if action.albums and action.kind is not ActionKind.SKIP:
+            line += "  albums: " + ", ".join(a.title for a in action.albums)
+        out.print(shown(line), markup=False, highlight=False)
+        _report_plan(report, action)
 
 
 def _report_plan(report: RunReport, action: Action) -> None:
@@ -164,9 +223,13 @@ def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | N
         return item.google_identity
     try:  # reads and hashes only; nothing is written
         return prepare(item, settings=settings.metadata).identity
-    except PrepareError as exc:
+    except Exception as exc:
+        if faults.fatal(exc) is not None:
+            raise
+        reason = str(exc) if isinstance(exc, PrepareError) else (
+            f"{item.file.location}: {faults.describe(exc)}")
         outcome = FileOutcome.SKIPPED if isinstance(exc, NotMedia) else FileOutcome.FAILED
-        report.add(item.file.location, outcome, str(exc), kind=item.kind)
+        report.add(item.file.location, outcome, reason, kind=item.kind)
         if item.live_video is not None:
             report.add(item.live_video.location, FileOutcome.LIVE_PART,
                        f"motion part of {item.file.name} ({outcome})", kind=FileKind.LIVE_PART)

@@ -8,8 +8,10 @@ enforced with an advisory lock that the kernel drops if the process dies.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -23,6 +25,10 @@ from typing import Any, TextIO
 from sqlitedict import SqliteDict
 
 SCHEMA_VERSION = 1
+# sqlitedict logs its thread's errors, stack frames and all, through `logging`; without a
+# handler Python prints them on stderr. Our own errors say what went wrong in one line.
+logging.getLogger("sqlitedict").addHandler(logging.NullHandler())
+logging.getLogger("sqlitedict").propagate = False
 _TABLES = ("meta", "items", "albums", "runs", "problems", "exports", "trashed",
            "reclaim_outcomes")
 PROBLEM_RUNS_KEPT = 20
@@ -39,8 +45,19 @@ class StateLocked(StateError):
     pass
 
 
+class StateFull(StateError):
+    """No space left to write the state: the run stops (nothing recorded is lost)."""
+
+
+def _storable(text: str) -> str:
+    """An undecodable byte of a file name (a lone surrogate, which SQLite cannot store) as
+    a backslash escape: in JSON text that is its escape, so it reads back the same."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                sort_keys=True))
 
 
 def _decode(text: str | bytes) -> Any:
@@ -179,8 +196,8 @@ class State:
         self._tables: dict[str, Any] = {}
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
         self._by_photo: dict[PhotoKey, set[str]] | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._reader_lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_lock = threading.Lock()
         if readonly and not path.exists():
             self._tables = {name: {} for name in _TABLES}
             return
@@ -219,6 +236,8 @@ class State:
 
     def _open_tables(self) -> None:
         flag = "r" if self.readonly else "c"
+        if not self.readonly:
+            self._open_writer()
         for name in _TABLES:
             try:
                 table = SqliteDict(
@@ -229,12 +248,46 @@ class State:
                 table = {}  # read-only open of a state that never had this table
             except Exception as exc:
                 raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
-            if not self.readonly:
-                # WAL + NORMAL: a commit survives the process being killed, cheaply.
-                table.conn.execute("PRAGMA synchronous=NORMAL")
             self._tables[name] = table
-        if not self.readonly:
-            self._reader = sqlite3.connect(self.path, check_same_thread=False)
+
+    def _open_writer(self) -> None:
+        """Every write goes through this one connection, in the calling thread: sqlitedict
+        commits in a thread of its own, which dies on SQLITE_FULL and leaves its caller
+        waiting for an answer forever. Here a full disk is an exception (`StateFull`)."""
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False)
+            # WAL + NORMAL: a commit survives the process being killed, cheaply.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            for name in _TABLES:
+                self._conn.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{name}" (key TEXT PRIMARY KEY, value BLOB)')
+            self._conn.commit()
+        except sqlite3.Error as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: sqlite3.Error) -> StateError:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return StateFull(f"{self.path}: no space left on the device holding the state")
+        return StateError(f"{self.path}: cannot write the state ({exc})")
+
+    def _write(self, table: str, key: str, value: Any | None) -> None:
+        """Store (or with None, delete) one key and commit."""
+        assert self._conn is not None, "the state was opened read-only"
+        with self._conn_lock:
+            try:
+                if value is None:
+                    self._conn.execute(f'DELETE FROM "{table}" WHERE key = ?',
+                                       (_storable(key),))
+                else:
+                    self._conn.execute(
+                        f'REPLACE INTO "{table}" (key, value) VALUES (?, ?)',
+                        (_storable(key), _encode(value)))
+                self._conn.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.rollback()
+                raise self._write_error(exc) from None
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
@@ -244,9 +297,8 @@ class State:
             raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
         if version is None:
             if not self.readonly:
-                meta["schema_version"] = SCHEMA_VERSION
-                meta["created_at"] = now_iso()
-                meta.commit()
+                self._write("meta", "schema_version", SCHEMA_VERSION)
+                self._write("meta", "created_at", now_iso())
             return
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise StateError(
@@ -258,17 +310,16 @@ class State:
                 raise StateError(f"{self.path}: state needs a migration; run an import first")
             MIGRATIONS[version](self)
             version += 1
-            meta["schema_version"] = version
-            meta.commit()
+            self._write("meta", "schema_version", version)
 
     @property
     def schema_version(self) -> int:
         return int(self._tables["meta"].get("schema_version", SCHEMA_VERSION))
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         for table in self._tables.values():
             if isinstance(table, SqliteDict):
                 table.close()
@@ -286,22 +337,20 @@ class State:
     # -- items -----------------------------------------------------------------------------
 
     def get(self, identity: str) -> ItemRecord | None:
-        """Planning asks once per item: a direct indexed read (WAL shows it every commit
-        made through sqlitedict) instead of a round trip through sqlitedict's thread."""
-        if self._reader is None:
-            data = self._tables["items"].get(identity)
+        """Planning asks once per item: a direct indexed read on the connection that writes
+        instead of a round trip through sqlitedict's thread."""
+        if self._conn is None:
+            data = self._tables["items"].get(_storable(identity))
         else:
-            with self._reader_lock:
-                row = self._reader.execute(
-                    'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
+            with self._conn_lock:
+                row = self._conn.execute(
+                    'SELECT value FROM "items" WHERE key = ?', (_storable(identity),)).fetchone()
             data = None if row is None else _decode(row[0])
         return None if data is None else ItemRecord.from_json(data)
 
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
-        items = self._tables["items"]
-        items[record.identity] = record.to_json()
-        items.commit()
+        self._write("items", record.identity, record.to_json())
         if self._by_checksum is not None:
             self._index(record)
         if self._by_photo is not None:
@@ -373,7 +422,7 @@ class State:
         return None if info is None else info.remote_id
 
     def album_info(self, target: str, album_key: str) -> AlbumRecord | None:
-        data = self._tables["albums"].get(f"{target}\n{album_key}")
+        data = self._tables["albums"].get(_storable(f"{target}\n{album_key}"))
         if data is None:
             return None
         members = data.get("members")
@@ -386,15 +435,11 @@ class State:
         value: dict[str, Any] = {"remote_id": remote_id, "title": title}
         if members is not None:
             value["members"] = members
-        albums = self._tables["albums"]
-        albums[f"{target}\n{album_key}"] = value
-        albums.commit()
+        self._write("albums", f"{target}\n{album_key}", value)
 
     def drop_album(self, target: str, album_key: str) -> None:
         """Forget a mapping (an album renamed in Google lives on under its new key)."""
-        albums = self._tables["albums"]
-        albums.pop(f"{target}\n{album_key}", None)
-        albums.commit()
+        self._write("albums", f"{target}\n{album_key}", None)
 
     # -- exports seen by watch mode ---------------------------------------------------------
 
@@ -404,9 +449,7 @@ class State:
         return value if isinstance(value, dict) else None
 
     def put_export(self, target: str, identity: str, record: dict[str, Any]) -> None:
-        exports = self._tables["exports"]
-        exports[f"{target}\n{identity}"] = record
-        exports.commit()
+        self._write("exports", f"{target}\n{identity}", record)
 
     def export_records(self, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(identity, record) of every export recorded for `target`."""
@@ -421,17 +464,13 @@ class State:
                 problems: list[dict[str, Any]] | None = None) -> str:
         """Record a finished run; its problem rows (for the web page) go beside it under the
         same key, and those of runs older than the last PROBLEM_RUNS_KEPT are dropped."""
-        runs = self._tables["runs"]
-        key = f"{len(runs):08d}"
-        runs[key] = summary
-        runs.commit()
+        key = f"{len(self._tables['runs']):08d}"
+        self._write("runs", key, summary)
         if problems is not None:
-            table = self._tables["problems"]
-            table[key] = {"rows": problems[:MAX_PROBLEM_ROWS],
-                          "more": max(0, len(problems) - MAX_PROBLEM_ROWS)}
-            for old in sorted(table.keys())[:-PROBLEM_RUNS_KEPT]:
-                del table[old]
-            table.commit()
+            self._write("problems", key, {"rows": problems[:MAX_PROBLEM_ROWS],
+                                          "more": max(0, len(problems) - MAX_PROBLEM_ROWS)})
+            for old in sorted(self._tables["problems"].keys())[:-PROBLEM_RUNS_KEPT]:
+                self._write("problems", old, None)
         return key
 
     def runs(self) -> list[dict[str, Any]]:
@@ -463,18 +502,14 @@ class State:
 
     def put_trashed(self, google_url: str, info: dict[str, Any]) -> None:
         """Committed at once: a trash done in Google must never be forgotten."""
-        table = self._tables["trashed"]
-        table[google_url] = {**info, "url": google_url}
-        table.commit()
+        self._write("trashed", google_url, {**info, "url": google_url})
 
     def all_trashed(self) -> list[dict[str, Any]]:
         return [value for _, value in self._tables["trashed"].items() if isinstance(value, dict)]
 
     def put_reclaim_outcome(self, google_url: str, info: dict[str, Any]) -> None:
         """The latest `reclaim --apply` outcome for an item (trashed, kept, failed)."""
-        table = self._tables["reclaim_outcomes"]
-        table[google_url] = {**info, "url": google_url}
-        table.commit()
+        self._write("reclaim_outcomes", google_url, {**info, "url": google_url})
 
     def reclaim_outcome(self, google_url: str) -> dict[str, Any] | None:
         value = self._tables["reclaim_outcomes"].get(google_url)

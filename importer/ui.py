@@ -1,7 +1,9 @@
 """What people see: a progress bar while working, a summary table at the end.
 
 rich draws both; when stdout or stderr is not a terminal (cron, CI, container logs) the
-live bar is left out and only the summary is printed, so logs stay readable.
+live bar is left out and only the summary is printed, so logs stay readable. Every name,
+title, caption and message from outside goes through `safetext.shown` first: escaped,
+secrets masked.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from rich.table import Table
 
 from importer.model import FileOutcome
 from importer.report import RunReport
+from importer.safetext import shown
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -74,7 +77,8 @@ class RichProgress:
 
 
 def summary_table(report: RunReport) -> Table:
-    title = "Dry run: nothing was changed" if report.dry_run else f"Import into {report.target}"
+    title = ("Dry run: nothing was changed" if report.dry_run
+             else shown(f"Import into {report.target}"))
     table = Table(title=title, show_footer=True)
     table.add_column("outcome", footer="total")
     table.add_column("files", justify="right", footer=str(report.total))
@@ -83,30 +87,46 @@ def summary_table(report: RunReport) -> Table:
     return table
 
 
+def _say(out: Console, text: str) -> None:
+    out.print(shown(text), markup=False, highlight=False)
+
+
 def print_summary(report: RunReport, out: Console, report_path: str | None) -> None:
     out.print(summary_table(report))
     new = report.counts[FileOutcome.IMPORTED] + report.counts[FileOutcome.UPDATED]
     if report.no_media:
         out.print("No photos or videos in this export: nothing to import "
                   "(is this a Google Photos Takeout?).")
-    elif not report.dry_run and new == 0 and not report.failed:
+    elif not report.dry_run and new == 0 and not report.failed and report.stopped is None:
         out.print("Nothing new to import: everything is already in the target.")
     problems = [p for p in report.problems if p.outcome is FileOutcome.FAILED]
     problems += [p for p in report.problems if p.outcome is not FileOutcome.FAILED]
     for entry in problems[:MAX_PROBLEMS_SHOWN]:
-        out.print(f"  {entry.outcome}: {entry.file}: {entry.reason}", markup=False)
+        _say(out, f"  {entry.outcome}: {entry.file}: {entry.reason}")
     if len(problems) > MAX_PROBLEMS_SHOWN:
         more = len(problems) - MAX_PROBLEMS_SHOWN
         where = f" (all in {report_path})" if report_path else " (use --report FILE for all)"
-        out.print(f"  … and {more} more{where}")
+        _say(out, f"  … and {more} more{where}")
     _print_totals(report, out)
     for album in report.album_problems:
-        out.print(f"  album {album.album!r}: {album.reason}", markup=False)
+        _say(out, f"  album {album.album!r}: {album.reason}")
+    for problem in report.run_problems:
+        _say(out, f"  failed: {problem}")
     if report.target_stats:
-        out.print("  target: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+        _say(out, "  target: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                            for k, v in sorted(report.target_stats.items())))
     for note in report.notes:
-        out.print(f"  note: {note}", markup=False)
+        _say(out, f"  note: {note}")
+
+
+def print_stop(report: RunReport, err: Console) -> None:
+    """The one line naming why the run ended early (nothing when it did not)."""
+    if report.stopped is None:
+        return
+    done = sum(report.counts[o] for o in
+               (FileOutcome.IMPORTED, FileOutcome.ALREADY_THERE, FileOutcome.UPDATED))
+    _say(err, f"gphotos-importer: stopped: {report.stopped.cause}; {done} item(s) done "
+              "are recorded, run the same command again to go on")
 
 
 def _counts(counter: dict[str, int] | Counter[Any]) -> str:
@@ -117,19 +137,22 @@ def _counts(counter: dict[str, int] | Counter[Any]) -> str:
 def _print_totals(report: RunReport, out: Console) -> None:
     """What the files were and where dates came from; whether every file is accounted."""
     if report.kinds:
-        out.print(f"  files by kind: {_counts(report.kinds)}", markup=False)
+        _say(out, f"  files by kind: {_counts(report.kinds)}")
     if report.dated:
-        out.print(f"  capture times from: {_counts(report.dated)}", markup=False)
+        _say(out, f"  capture times from: {_counts(report.dated)}")
     export = report.export
     if not export:
         return
-    out.print(f"  export: {export['files']} files in {export['parts']} part(s): "
+    _say(out, f"  export: {export['files']} files in {export['parts']} part(s): "
               f"{export['media']} photos/videos, {export['json_used']} sidecar/album JSON "
-              f"used; {report.total} in this report", markup=False)
+              f"used; {report.total} in this report")
     missing = report.missing_files()
-    if missing:
-        out.print(f"  warning: {missing} file(s) of the export are not in the report "
-                  "(please report this bug)", markup=False)
+    if missing and report.stopped is not None:
+        _say(out, f"  the run stopped early: {missing} file(s) of the export were not "
+                  "reached")
+    elif missing:
+        _say(out, f"  warning: {missing} file(s) of the export are not in the report "
+                  "(please report this bug)")
 
 
 def is_interactive() -> bool:

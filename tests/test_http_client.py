@@ -79,3 +79,12 @@ def test_retry_after_is_honoured() -> None:
     assert policy.delay(0, "2", rng) == 2.0
     assert policy.delay(0, "600", rng) == 8.0
     assert all(0 <= policy.delay(5, None, rng) <= 8.0 for _ in range(100))
+
+
+def test_a_server_no_attempt_can_reach_is_gone_not_busy() -> None:
+    """Issue 9: refused on every attempt, the target is gone: the run stops (exit 3)
+    instead of failing every later item after the same retries."""
+    client = HttpClient("http://127.0.0.1:9", policy=RetryPolicy(attempts=3, base_delay=0.001))
+    with pytest.raises(TargetUnavailable, match=r"cannot connect .* gave up after 3 attempts"):
+        client.request("GET", "/server/version")
+    client.close()

@@ -310,7 +310,7 @@ def test_written_exif_reads_back_exactly(moment: datetime, lat: float, lon: floa
 
 def test_scan_data_check_covers_the_whole_tail() -> None:
     data = fixture("plain.jpg")
-    tail = jpeg.scan_data(data)
+    tail = bytes(jpeg.scan_data(data))
     assert tail.startswith(b"\xff\xda") and tail.endswith(b"\xff\xd9")
     segments, sos = jpeg.header_segments(data)
     assert data == data[:sos] + tail and segments[-1].end == sos

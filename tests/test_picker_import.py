@@ -234,7 +234,7 @@ def test_revoked_mid_run_stops_with_one_line_and_keeps_what_is_done(
     library = tmp_path / "library"
     result = cli("import", "--from", "picker", "--to", f"folder:{library}",
                  "--config", google.config(tmp_path))
-    assert result.code == 2
+    assert result.code == 3  # a remote service stopped the run mid-way
     assert "auth google" in result.err and result.err.strip().count("\n") == 0, result.err
     with State(library / ".gphotos-importer" / "state.sqlite", readonly=True) as state:
         done = [r for r in state.items() if r.origin == "picker"]

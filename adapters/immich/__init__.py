@@ -12,7 +12,10 @@ def canonical_url(spec: str) -> str:
     without a trailing `/` or `/api` (so one server is one key in the state)."""
     url = spec.strip().rstrip("/")
     url = url.removesuffix("/api").rstrip("/")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(f"--to immich:{spec}: not a valid address ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"--to immich:{spec}: give Immich's address with http:// or "
                           "https://, e.g. immich:http://photos.local:2283")

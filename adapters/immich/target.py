@@ -25,6 +25,7 @@ from adapters.base import (
     UploadResult,
     UploadStatus,
     VerifyStatus,
+    checked_answers,
 )
 from adapters.http import HttpClient, RetryPolicy, timeouts
 from adapters.immich import canonical_url
@@ -97,6 +98,7 @@ class ImmichTarget:
 
     # -- lookup ----------------------------------------------------------------------------
 
+    @checked_answers
     def find_existing(self, checksums: Sequence[str]) -> Mapping[str, str]:
         """Assets in Immich's trash are left out (and remembered): uploading the same bytes
         would only return the trashed asset, which Immich deletes for good later."""
@@ -120,6 +122,7 @@ class ImmichTarget:
 
     # -- upload ----------------------------------------------------------------------------
 
+    @checked_answers
     def upload(self, asset: PreparedAsset) -> UploadResult:
         with self._lock:
             trashed = self._trashed.get(asset.primary.sha1)
@@ -205,25 +208,31 @@ class ImmichTarget:
         self.api.call("PUT", f"/assets/{remote_id}",
                       f"updating asset {remote_id} ({', '.join(sorted(body))})", json=body)
 
+    @checked_answers
     def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
         body = asset_update(metadata, fields)
         if body:
             self._update(remote_id, body)
 
+    @checked_answers
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         self._update(remote_id, {"isFavorite": favorite})
 
+    @checked_answers
     def set_archived(self, remote_id: str, archived: bool) -> None:
         self._update(remote_id, {"visibility": ARCHIVE if archived else TIMELINE})
 
     # -- albums ----------------------------------------------------------------------------
 
+    @checked_answers
     def ensure_album(self, album: Album, known_id: str | None) -> str:
         return self.albums.ensure(album, known_id)
 
+    @checked_answers
     def rename_album(self, album_id: str, album: Album) -> None:
         self.albums.rename(album_id, album)
 
+    @checked_answers
     def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
         self.albums.add(album_id, remote_ids)
 
@@ -232,6 +241,7 @@ class ImmichTarget:
 
     # -- verify ----------------------------------------------------------------------------
 
+    @checked_answers
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
         """One bulk check per 500 items; only the doubtful ones are read one by one."""
         result: dict[str, VerifyStatus] = {}

@@ -22,6 +22,7 @@ from adapters.base import (
     AuthError,
     GalleryError,
     ItemRejected,
+    StorageFull,
     TargetUnavailable,
     TransientError,
 )
@@ -68,7 +69,7 @@ def raise_for(response: httpx.Response, what: str) -> None:
         raise AuthError(f"PhotoPrism denied permission to {what} (403){detail}: "
                         "check the user's role and the server's feature settings")
     if code == 507:
-        raise TargetUnavailable(f"PhotoPrism has no storage left to {what} (507)")
+        raise StorageFull(f"PhotoPrism has no storage left to {what} (507)")
     if code in (400, 404, 409, 413, 415, 422):
         raise ItemRejected(f"PhotoPrism could not {what} (HTTP {code}){detail}")
     raise GalleryError(f"PhotoPrism could not {what} (HTTP {code}){detail}")

@@ -5,7 +5,8 @@ without photo UIDs, and silently drops files it does not accept. So a batch is: 
 file under a fresh token (one unique stem per item, the XMP sidecar and motion part beside
 it), one PUT to import, then each photo's UID from its file's SHA-1, polling with a bounded
 back-off while indexing catches up. Whatever was sent but never became a photo is reported
-as that item's failure; the other items of the batch go on.
+as that item's failure; the other items of the batch go on. A file PhotoPrism stacked into
+another item's photo (same capture time and place) is imported: that photo shows it.
 """
 
 from __future__ import annotations
@@ -263,16 +264,22 @@ class BatchImport:
                 continue
             uid = str(record["PhotoUID"])
             owner = first_for_photo.setdefault(uid, item)
-            if owner.sha1 != item.sha1:
-                outcomes.append(GalleryError(
-                    f"PhotoPrism grouped {item.upload_name} into the photo of "
-                    f"{owner.upload_name} ({uid})"))
-                continue
-            status = UploadStatus.CREATED if owner is item else UploadStatus.DUPLICATE
+            note = "" if owner.sha1 == item.sha1 else _stacked(item, owner, uid)
+            duplicate = owner is not item and owner.sha1 == item.sha1  # sent once, shared
+            status = UploadStatus.DUPLICATE if duplicate else UploadStatus.CREATED
             video = item.asset.live_video
             video_uid = videos.get(video.sha1, {}).get("PhotoUID") if video else None
-            outcomes.append(UploadResult(uid, status, str(video_uid) if video_uid else None))
+            outcomes.append(UploadResult(uid, status, str(video_uid) if video_uid else None,
+                                         note=note))
         return outcomes
+
+
+def _stacked(item: Staged, owner: Staged, uid: str) -> str:
+    """PhotoPrism stacks a file into the photo of another with the same capture time and
+    place (from the files' metadata: an edited copy and its original); the photo then
+    shows both, so the item is imported, with this said in the report."""
+    return (f"PhotoPrism stacked it with {owner.asset.item.file.name} into one photo "
+            f"({uid}): same capture time and place")
 
 
 def _dropped(item: Staged, import_error: GalleryError | None) -> GalleryError:

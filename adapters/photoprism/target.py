@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from adapters.base import (
     UploadResult,
     UploadStatus,
     VerifyStatus,
+    checked_answers,
 )
 from adapters.http import RetryPolicy
 from adapters.photoprism.client import Credentials, PhotoPrismClient, raise_for
@@ -69,6 +71,7 @@ class PhotoPrismTarget:
 
     # -- lookup ----------------------------------------------------------------------------
 
+    @checked_answers
     def find_existing(self, checksums: Sequence[str]) -> Mapping[str, str]:
         unique = list(dict.fromkeys(checksums))
         records = self._lookups.map(self.importer.file_by_hash, unique)
@@ -77,12 +80,14 @@ class PhotoPrismTarget:
 
     # -- upload ----------------------------------------------------------------------------
 
+    @checked_answers
     def upload(self, asset: PreparedAsset) -> UploadResult:
         (outcome,) = self.upload_many([asset])
         if isinstance(outcome, GalleryError):
             raise outcome
         return outcome
 
+    @checked_answers
     def upload_many(self, assets: Sequence[PreparedAsset]) -> list[Outcome]:
         outcomes = self.importer.run(assets)
         with self._lock:
@@ -106,8 +111,7 @@ class PhotoPrismTarget:
         if not metadata.favorite or self._try(lambda: self.set_favorite(outcome.remote_id,
                                                                          True)):
             applied.add("favorite")
-        return UploadResult(outcome.remote_id, outcome.status, outcome.live_video_id,
-                            frozenset(applied))
+        return replace(outcome, applied=frozenset(applied))
 
     def _archive_new(self, assets: Sequence[PreparedAsset],
                      outcomes: list[Outcome]) -> list[Outcome]:
@@ -121,8 +125,7 @@ class PhotoPrismTarget:
         for i in new:
             done = outcomes[i]
             assert isinstance(done, UploadResult)
-            outcomes[i] = UploadResult(done.remote_id, done.status, done.live_video_id,
-                                       done.applied | {"archived"})
+            outcomes[i] = replace(done, applied=done.applied | {"archived"})
         return outcomes
 
     @staticmethod
@@ -137,6 +140,7 @@ class PhotoPrismTarget:
 
     # -- metadata --------------------------------------------------------------------------
 
+    @checked_answers
     def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
         form = photo_form(metadata, fields)
         if "Lat" in form and "TakenSrc" not in form:
@@ -160,11 +164,13 @@ class PhotoPrismTarget:
         return {"TakenAt": taken, "TakenAtLocal": photo.get("TakenAtLocal") or taken,
                 "TimeZone": zone, "TakenSrc": "manual"}
 
+    @checked_answers
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         answer = self.client.call("POST" if favorite else "DELETE",
                                   f"/photos/{remote_id}/like")
         raise_for(answer, f"{'like' if favorite else 'unlike'} photo {remote_id}")
 
+    @checked_answers
     def set_archived(self, remote_id: str, archived: bool) -> None:
         if not archived:
             self._post_selection("restore", [remote_id])
@@ -188,6 +194,7 @@ class PhotoPrismTarget:
 
     # -- albums ----------------------------------------------------------------------------
 
+    @checked_answers
     def ensure_album(self, album: Album, known_id: str | None) -> str:
         """The known album if it still exists; else found or created by title (PhotoPrism
         answers 200 with an existing album of that title, 201 with a new one)."""
@@ -211,6 +218,7 @@ class PhotoPrismTarget:
         body = answer.json()
         return isinstance(body, dict) and not body.get("DeletedAt")
 
+    @checked_answers
     def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
         answer = self.client.call("POST", f"/albums/{album_id}/photos",
                                   json={"photos": list(remote_ids)})
@@ -239,6 +247,7 @@ class PhotoPrismTarget:
 
     # -- verify ----------------------------------------------------------------------------
 
+    @checked_answers
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
         """A photo is OK when its file with the expected SHA-1 is still its own."""
         pairs = list(expected.items())
@@ -268,8 +277,10 @@ class PhotoPrismTarget:
         return {**self.client.http.stats(), **counts}
 
     def close(self) -> None:
-        self._lookups.shutdown(wait=True)
+        """The connections first: look-ups still running (a run abandoned by a second
+        Ctrl-C) then end at once instead of being waited for."""
         self.client.close()
+        self._lookups.shutdown(wait=True)
 
 
 def _uid(outcome: Outcome) -> str:

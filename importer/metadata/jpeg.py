@@ -64,9 +64,10 @@ def exif_block(data: bytes) -> bytes | None:
     return None
 
 
-def scan_data(data: bytes) -> bytes:
-    """Everything from the SOS marker on: the compressed image, which must never change."""
-    return data[header_segments(data)[1]:]
+def scan_data(data: bytes) -> memoryview:
+    """Everything from the SOS marker on: the compressed image, which must never change.
+    A view, not a copy (comparing two of them compares the bytes)."""
+    return memoryview(data)[header_segments(data)[1]:]
 
 
 def with_exif_block(data: bytes, block: bytes) -> bytes:
@@ -76,12 +77,13 @@ def with_exif_block(data: bytes, block: bytes) -> bytes:
         raise ExifError(f"EXIF of {len(payload)} bytes does not fit one JPEG segment")
     segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
     segments, _ = header_segments(data)
+    view = memoryview(data)  # one copy of a big file, not three
     existing = next((s for s in segments if _is_exif(data, s)), None)
     if existing is not None:
-        return data[:existing.start] + segment + data[existing.end:]
+        return b"".join((view[:existing.start], segment, view[existing.end:]))
     at = 2
     for leading in segments:
         if leading.marker != APP0 or leading.start != at:
             break
         at = leading.end
-    return data[:at] + segment + data[at:]
+    return b"".join((view[:at], segment, view[at:]))

@@ -59,6 +59,11 @@ _EXIF_FINDERS: dict[mediatypes.Kind, Callable[[bytes], bytes | None]] = {
 }
 
 
+def parses(kind: mediatypes.Kind) -> bool:
+    """Whether we read this image format's own metadata at all."""
+    return kind in _EXIF_FINDERS
+
+
 def probe_image(kind: mediatypes.Kind, data: bytes) -> tuple[FileFacts, Exif | None]:
     """The facts of an image in memory, and its EXIF as piexif's dict (empty when the file
     has none; None when it has EXIF we cannot read or when the format is not parsed)."""

@@ -2,7 +2,12 @@
 
 The file wins by default: a camera's EXIF is first-hand, and Google's JSON mostly repeats
 it. Users who edited a date, place or caption in Google Photos can let Google win per field
-(`metadata.prefer_google`). Pure functions of values (plus the offline time zone look-up).
+(`metadata.prefer_google`). One exception: an EXIF date without an offset is a wall time in
+an unknown zone; when it differs from Google's instant by a whole offset (15-minute steps,
+±14 h, give or take `IMPLIED_TOLERANCE`) that offset is its own and the file's wall time
+stays, but when no offset can explain the difference the wall time is simply wrong (a camera
+clock never set, a date edited in Google) and Google's instant wins, as a listed conflict.
+Pure functions of values (plus the offline time zone look-up).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from importer.model import DateSource, GeoPoint, Metadata, MetadataConflict
 
 DATE_TOLERANCE = timedelta(minutes=1)
 """Capture times closer than this are the same (Google rounds; cameras store seconds)."""
+IMPLIED_TOLERANCE = timedelta(minutes=3)
+"""A naive wall time this close to Google's instant plus a whole offset has that offset."""
+MAX_OFFSET_QUARTERS = 56  # ±14 h in quarter hours: every offset in use
 POSITION_TOLERANCE_M = 20.0
 """Positions closer than this are the same place (rounding of DMS rationals, JSON digits)."""
 GOOGLE_INSTANTS = frozenset({DateSource.SIDECAR, DateSource.PICKER})
@@ -46,10 +54,11 @@ class Resolution:
 
 def implied_offset(wall: datetime, instant: datetime) -> datetime | None:
     """A naive wall time made aware when it differs from the known instant by a whole number
-    of quarter hours within ±14 h (give or take a minute): that difference is its offset."""
+    of quarter hours within ±14 h (give or take `IMPLIED_TOLERANCE`): that is its offset."""
     delta = wall - instant.astimezone(UTC).replace(tzinfo=None)
     quarters = round(delta.total_seconds() / _QUARTER_HOUR)
-    if abs(quarters) > 56 or abs(delta.total_seconds() - quarters * _QUARTER_HOUR) > 60:
+    slack = abs(delta.total_seconds() - quarters * _QUARTER_HOUR)
+    if abs(quarters) > MAX_OFFSET_QUARTERS or slack > IMPLIED_TOLERANCE.total_seconds():
         return None
     return wall.replace(tzinfo=timezone(timedelta(seconds=quarters * _QUARTER_HOUR)))
 
@@ -78,15 +87,12 @@ def _google_time(google: Metadata, zone: str | None) -> tuple[datetime | None, b
     return moment, False
 
 
-def _file_time(facts: FileFacts, google: datetime | None,
-               zone: str | None) -> tuple[datetime | None, bool]:
-    """The file's capture time made aware, and whether its offset is a bare assumption."""
+def _file_time(facts: FileFacts, zone: str | None) -> tuple[datetime | None, bool]:
+    """The file's capture time made aware without Google's help, and whether its offset is
+    a bare assumption."""
     moment = facts.taken_at
     if moment is None or moment.tzinfo is not None:
         return moment, False
-    implied = implied_offset(moment, google) if google is not None else None
-    if implied is not None:
-        return implied, False
     if facts.naive_is_utc:
         return present(moment.replace(tzinfo=UTC), facts.offset, zone), False
     if facts.offset is not None:
@@ -95,6 +101,11 @@ def _file_time(facts: FileFacts, google: datetime | None,
     if local is not None:
         return local, False
     return moment.replace(tzinfo=UTC), True
+
+
+def _no_offset(facts: FileFacts, wall: datetime) -> bool:
+    """An EXIF wall time stating no offset (QuickTime's naive times are UTC by the spec)."""
+    return wall.tzinfo is None and not facts.naive_is_utc
 
 
 def _describe_time(moment: datetime) -> str:
@@ -154,7 +165,10 @@ class _Resolver:
         """The capture time, where it came from, and whether its offset is assumed."""
         theirs, local = _google_time(self.google, zone)
         sidecar = theirs if self.google.taken_at_source in GOOGLE_INSTANTS else None
-        mine, assumed = _file_time(self.facts, sidecar, zone)
+        wall = self.facts.taken_at
+        if sidecar is not None and wall is not None and _no_offset(self.facts, wall):
+            return self._wall_against(wall, sidecar, zone)
+        mine, assumed = _file_time(self.facts, zone)
         own = self.facts.offset
         if own is None and mine is not None and not assumed:
             own = mine.tzinfo if isinstance(mine.tzinfo, timezone) else None
@@ -168,6 +182,19 @@ class _Resolver:
             return present(sidecar, own, zone), self.google.taken_at_source, False
         self.from_file.add("taken_at")
         return mine, DateSource.EXIF, assumed
+
+
+    def _wall_against(self, wall: datetime, instant: datetime,
+                      zone: str | None) -> tuple[datetime, DateSource, bool]:
+        """A wall time without an offset against Google's instant: kept with the offset
+        that explains the difference, else Google's instant wins (see the module)."""
+        implied = implied_offset(wall, instant)
+        if implied is not None:
+            self.from_file.add("taken_at")
+            return implied, DateSource.EXIF, False
+        self.conflicts.append(MetadataConflict(
+            "taken_at", f"{wall.isoformat()} (no offset)", _describe_time(instant), "google"))
+        return present(instant, self.facts.offset, zone), self.google.taken_at_source, False
 
 
 def _zone_matching(zone: str | None, moment: datetime | None) -> str | None:
@@ -199,6 +226,12 @@ def resolve(facts: FileFacts, google: Metadata, prefer: frozenset[str]) -> Resol
     )
     return Resolution(metadata, tuple(resolver.conflicts), frozenset(resolver.from_file),
                       assumed)
+
+
+def resolve_without_file(google: Metadata) -> Metadata:
+    """Google's values alone, presented as a first import would present them when the
+    file says nothing: the capture time in the place's time zone, else UTC."""
+    return resolve(FileFacts(readable=False), google, frozenset()).metadata
 
 
 def lacking(facts: FileFacts, resolution: Resolution) -> frozenset[str]:

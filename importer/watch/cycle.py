@@ -24,6 +24,7 @@ from importer.watch import hooks
 from importer.watch.importing import (
     CountingProgress,
     Imported,
+    ImportStopped,
     import_parts,
     log_problems,
     move_to_done,
@@ -94,7 +95,7 @@ class Watcher:
                     self._handle_all(ready, state, gallery, result)
                 finally:
                     gallery.close()
-        except (StateError, TargetUnavailable, AuthError) as exc:
+        except (StateError, TargetUnavailable, AuthError, ImportStopped) as exc:
             result.problems.append(str(exc))
         return result
 

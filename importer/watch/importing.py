@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,8 +20,10 @@ from rich.console import Console
 from adapters.base import Gallery
 from importer.admin import verify_items
 from importer.config import Settings
+from importer.interrupt import FlagStop
 from importer.model import DateSource, FileKind, FileOutcome
-from importer.pipeline import Pipeline, StopFlag
+from importer.pipeline import Pipeline
+from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.report import RunReport
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
@@ -59,6 +62,11 @@ class CountingProgress:
         pass
 
 
+class ImportStopped(Exception):
+    """The import stopped before its end for a cause of its own (target gone, credentials
+    refused, disk full): the cycle fails with that one line, and the export stays undone."""
+
+
 @dataclass
 class Imported:
     report: ExportReport
@@ -68,18 +76,26 @@ class Imported:
 
 
 def import_parts(paths: Sequence[Path], settings: Settings, state: State, gallery: Gallery,
-                 stop: StopFlag, progress: CountingProgress) -> Imported:
+                 stop: threading.Event, progress: CountingProgress) -> Imported:
+    """Raises ImportStopped when the run stopped for a cause other than `stop`; what
+    finished before is recorded either way."""
     source = TakeoutSource(list(paths), settings.takeout)
     report = ExportReport(gallery.target)
+    live = ProgressFile(progress_path(state.path, gallery.target), gallery.target,
+                        lambda: source.expected_files)
     try:
-        Pipeline(gallery, state, settings, report, progress, stop,
-                 incremental=True).run(source.scan())
+        with live:
+            Pipeline(gallery, state, settings, report, TeeProgress(progress, live),
+                     FlagStop(stop), incremental=True).run(source.scan())
         report.export = source.stats.as_dict()
     finally:
         source.close()
         report.target_stats = dict(gallery.stats())
         report.finish()
-        state.add_run(report.summary())
+        state.add_run(report.summary(), problems=report.problem_rows())
+    if report.stopped is not None and not stop.is_set():
+        report.close()
+        raise ImportStopped(report.stopped.cause)
     counts = {str(k): v for k, v in sorted(report.counts.items())}
     return Imported(report, stop.is_set(), counts=counts)
 

@@ -4,9 +4,12 @@ Modelled on PhotoPrism's code (develop 2026-06, see tests/contracts/NOTES.md): u
 checked file by file and dropped without an error when the extension lies about the content,
 the type is unknown or the file is over the size limit; an import groups files by name stem
 (after stripping extensions, "(n)" and " copy" suffixes and `_jpg`-style suffixes) into one
-photo, skips files whose SHA-1 is already indexed, and makes the new files findable by hash
-only after an indexing delay. Archiving flags the photo's album entries hidden; adding a
-photo to an album (again) clears the flag; restoring does not.
+photo, stacks a file into an existing photo with the same capture time and place read from
+the file (`index_mediafile.go`: lat, lng, taken_at, taken_src "meta" and camera serial all
+equal; "stack by place and time", on by default), skips files whose SHA-1 is already
+indexed, and makes the new files findable by hash only after an indexing delay. Archiving
+flags the photo's album entries hidden; adding a photo to an album (again) clears the flag;
+restoring does not.
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ class PhotoRec:
     favorite: bool = False
     private: bool = False
     original_name: str = ""
+    camera_serial: str = ""
     deleted_at: datetime | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -210,6 +214,7 @@ class Library:
     hidden: dict[tuple[str, str], bool] = field(default_factory=dict)  # (album, photo)
     index_delay: float = 0.0
     strip_sequence: bool = True
+    stack_meta: bool = True
 
     # -- import ----------------------------------------------------------------------------
 
@@ -233,13 +238,27 @@ class Library:
             "video" if kinds == {"video"} else "image")
         photo = PhotoRec(new_uid("p", self.rng), kind, media[0][0].name, user_uid,
                          title=stem(media[0][0].name), original_name=media[0][0].name)
-        self.photos[photo.uid] = photo
         primary = next((p for p, _ in media if declared_kind(p.name) != "video"), media[0][0])
         _read_exif_date(photo, primary)
         _read_exif_place_and_caption(photo, primary)
+        stack = self._stack_for(photo)
+        if stack is not None:
+            for path, sha1 in fresh:
+                self._add_file(stack, path, sha1, primary=False)
+            return None
+        self.photos[photo.uid] = photo
         for path, sha1 in fresh:
             self._add_file(photo, path, sha1, primary=path == primary)
         return photo.uid
+
+    def _stack_for(self, new: PhotoRec) -> PhotoRec | None:
+        """The photo a new file stacks into: same time and place, both from metadata."""
+        if not self.stack_meta or new.taken_src != "meta" or not (new.lat and new.lng):
+            return None
+        return next((p for p in self.photos.values()
+                     if p.taken_src == "meta" and p.taken_at == new.taken_at
+                     and p.lat == new.lat and p.lng == new.lng
+                     and p.camera_serial == new.camera_serial), None)
 
     def _add_file(self, photo: PhotoRec, path: Path, sha1: str, primary: bool) -> None:
         dest = self.originals / f"{photo.uid}-{path.name}"
@@ -347,6 +366,9 @@ def _read_exif_place_and_caption(photo: PhotoRec, path: Path) -> None:
         photo.lng = _degrees(gps[piexif.GPSIFD.GPSLongitude],
                              gps.get(piexif.GPSIFD.GPSLongitudeRef, b"E"), b"W")
         photo.place_src = "meta"
+    serial = (exif.get("Exif") or {}).get(piexif.ExifIFD.BodySerialNumber)
+    if isinstance(serial, bytes):
+        photo.camera_serial = serial.decode("utf-8", "replace").strip("\x00 ")
     caption = (exif.get("0th") or {}).get(piexif.ImageIFD.ImageDescription)
     if caption:
         photo.caption = caption.decode("utf-8", "replace").strip()

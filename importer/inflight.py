@@ -1,0 +1,84 @@
+"""Uploads in flight, by checksum: the same bytes are never sent twice at once; and the
+look-up of which bytes the state or the target already holds.
+
+Two items of one export can carry identical bytes (a photo uploaded twice to Google, the
+same original under two edits). One at a time, the second finds the first in the state and
+adopts it; in parallel, both would look, find nothing and upload, and how many copies the
+target ends up with would depend on the number of workers. So an upload claims its
+checksums until it finishes, and an item whose bytes are claimed waits for that upload and
+is then looked up again (found, it is adopted; if the first upload failed, it goes itself).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
+
+from adapters.base import Gallery
+from importer.model import PreparedAsset
+from importer.state import State
+
+T = TypeVar("T")
+
+
+def known_remote_ids(state: State, gallery: Gallery, assets: Sequence[PreparedAsset]
+                     ) -> tuple[dict[str, str], Exception | None]:
+    """Remote ids of the assets' checksums: our state first, then one bulk look-up on the
+    target for the rest (its error, if it failed, is returned for the caller to judge)."""
+    target = gallery.target
+    known: dict[str, str] = {}
+    unknown: list[str] = []
+    for asset in assets:
+        for sha1 in asset.primary.checksums:
+            remote_id = state.remote_by_checksum(target, sha1)
+            if remote_id is not None:
+                known[sha1] = remote_id
+            else:
+                unknown.append(sha1)
+    if unknown and gallery.capabilities.checksum_lookup:
+        try:
+            known.update(gallery.find_existing(unknown))
+        except Exception as exc:
+            return known, exc
+    return known, None
+
+
+class Claims(Generic[T]):
+    def __init__(self) -> None:
+        self._owner: dict[str, int] = {}
+        self._checksums: dict[int, tuple[str, ...]] = {}
+        self._waiting: dict[int, list[T]] = {}
+        self._tokens = itertools.count(1)
+
+    def claim(self, checksums: Iterable[str], entry: T) -> int | None:
+        """A token for an upload of these bytes, or None when another upload holds one of
+        them: `entry` then waits for it (see `release`)."""
+        unique = tuple(dict.fromkeys(checksums))
+        owner = next((self._owner[c] for c in unique if c in self._owner), None)
+        if owner is not None:
+            self._waiting[owner].append(entry)
+            return None
+        token = next(self._tokens)
+        for checksum in unique:
+            self._owner[checksum] = token
+        self._checksums[token] = unique
+        self._waiting[token] = []
+        return token
+
+    def release(self, token: int) -> list[T]:
+        """The upload is over (done or failed): the entries that waited for it."""
+        for checksum in self._checksums.pop(token, ()):
+            if self._owner.get(checksum) == token:
+                del self._owner[checksum]
+        return self._waiting.pop(token, [])
+
+    def waiting(self) -> int:
+        return sum(len(entries) for entries in self._waiting.values())
+
+    def drop_waiting(self) -> list[T]:
+        """Every waiting entry (the run stops: none of them will be sent)."""
+        dropped = [entry for entries in self._waiting.values() for entry in entries]
+        for entries in self._waiting.values():
+            entries.clear()
+        return dropped

@@ -64,14 +64,15 @@ def one_run(client: str, export: MixedExport, manifest: Path, work: Path, args: 
             cost: bool, link: float = 0.0) -> list[Run]:
     """One client on a fresh fake; for our importer also the re-run that follows."""
     with fake_immich(cost, link, args.cost_scale) as fake:
-        if client != "ours":
+        if client not in ("ours", "before"):
             return [run_client(client, reference_command(client, manifest, fake, args.workers),
                                fake)]
         state = work / f"state-{len(list(work.glob('state-*')))}.sqlite"
-        command = importer_command(export.parts, fake, state, args.workers)
+        repo = args.before if client == "before" else REPO
+        command = importer_command(export.parts, fake, state, args.workers, repo)
         env = {"IMMICH_API_KEY": fake.key}
-        first = run_client("ours", command, fake, env)
-        again = run_client("ours re-run", command, fake, env)
+        first = run_client(client, command, fake, env)
+        again = run_client(f"{client} re-run", command, fake, env)
         return [first, again]
 
 
@@ -135,8 +136,14 @@ def arguments() -> argparse.Namespace:
                         help="size of the video for the memory measurement (0: skip)")
     parser.add_argument("--clients", default=",".join(CLIENTS),
                         help="which clients race in the cost-model mode")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also race the importer of another checkout (client `before`): "
+                             "measures a change against the code without it")
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.before is not None and "before" not in args.clients:
+        args.clients += ",before"
+    return args
 
 
 def main() -> None:

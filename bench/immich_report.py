@@ -22,6 +22,8 @@ NAMES = {
     "cli": "@immich/cli pattern: hash all, bulk check, upload, albums",
     "ours": "gphotos-importer (Takeout zips, EXIF, albums, favorites, archive)",
     "ours re-run": "gphotos-importer re-run, nothing new",
+    "before": "gphotos-importer, the `--before` checkout",
+    "before re-run": "the `--before` checkout's re-run",
 }
 REAL = {"raw": "7.3–10.2 s (100%)", "wire": "10.7–10.9 s (70–95%)",
         "cli": "11.8–18.0 s (55–80%)", "ours": "12.8–21 s (50–80%, before issue 14)"}

@@ -113,8 +113,10 @@ def reference_command(kind: str, manifest: Path, fake: Fake, workers: int) -> li
             fake.url, fake.key, str(workers)]
 
 
-def importer_command(parts: list[Path], fake: Fake, state: Path, workers: int) -> list[str]:
-    """Our command line, as a user runs it, reporting its own peak memory at the end."""
-    return [sys.executable, str(REPO / "bench/immich_peak.py"), "import", *map(str, parts),
+def importer_command(parts: list[Path], fake: Fake, state: Path, workers: int,
+                     repo: Path = REPO) -> list[str]:
+    """Our command line, as a user runs it, reporting its own peak memory at the end;
+    `repo`: another checkout's importer (to measure a change against the code before it)."""
+    return [sys.executable, str(repo / "bench/immich_peak.py"), "import", *map(str, parts),
             "--to", f"immich:{fake.url}", "--state", str(state), "--workers", str(workers)]
 

@@ -84,6 +84,7 @@ class ImmichTarget:
         self.albums = AlbumDirectory(self.api, self.session)
         self._lock = threading.Lock()
         self._trashed: dict[str, str] = {}
+        self._accepted: set[str] = set()  # SHA-1s the bulk check just said are new
         self._counts = {"uploaded": 0, "upload_duplicates": 0}
 
     @property
@@ -103,6 +104,9 @@ class ImmichTarget:
         found: dict[str, str] = {}
         for batch in _batches(list(dict.fromkeys(checksums)), CHECK_BATCH):
             for result in self._bulk_check([(sha1, sha1) for sha1 in batch], "looking up"):
+                if result.get("action") == "accept":
+                    with self._lock:
+                        self._accepted.add(result["id"])
                 if result.get("action") != "reject" or not result.get("assetId"):
                     continue
                 if result.get("isTrashed"):
@@ -136,13 +140,31 @@ class ImmichTarget:
 
     def _send(self, file: PreparedFile, asset: PreparedAsset, live_video_id: str | None,
               main: bool) -> tuple[str, bool]:
-        """POST one file; (asset id, whether Immich created it rather than found it)."""
+        """POST one file; (asset id, whether Immich created it rather than found it).
+
+        `x-immich-checksum` makes Immich look the checksum up before it reads the body: one
+        more database round trip on every upload (issue 14). It is sent only when the bulk
+        check has not just answered "accept" for these bytes, and on every retry (the lost
+        answer may have come after Immich stored the asset: the header then answers at once
+        instead of taking the whole body again). Without it a duplicate is still found, at
+        the insert, and answered the same way (200 `duplicate` with the existing id)."""
         body = MultipartBody(self._parts(file, asset, live_video_id, main))
-        headers = {**body.headers(), "x-immich-checksum": file.sha1}
+        with self._lock:
+            decided = file.sha1 in self._accepted
+            self._accepted.discard(file.sha1)
+        attempts = 0
+
+        def attempt() -> dict[str, Any]:
+            nonlocal attempts
+            attempts += 1
+            headers = body.headers()
+            if attempts > 1 or not decided:
+                headers["x-immich-checksum"] = file.sha1
+            return {"content": iter(body), "headers": headers}
+
         try:
             answer = self.api.call("POST", "/assets", f"uploading {file.filename}",
-                                   body=lambda: {"content": iter(body)}, headers=headers,
-                                   ok=(200, 201))
+                                   body=attempt, ok=(200, 201))
         except GalleryError:
             raise
         except Exception as exc:  # reading the source failed mid-stream (damaged member…)

@@ -70,6 +70,8 @@ class FakeImmich(FakeServer):
         self.assets: dict[str, Asset] = {}
         self.albums: dict[str, Album] = {}
         self._by_checksum: dict[tuple[str, str], str] = {}
+        self.checksum_headers: list[str | None] = []
+        """`x-immich-checksum` of each upload as it arrived (None: not sent)."""
         self.originals = self.storage / "originals"
         self.originals.mkdir()
         self.user, self.api_key = self.add_user("importer@example.com")

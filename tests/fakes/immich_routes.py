@@ -67,6 +67,7 @@ def _uploads(fake: FakeImmich) -> None:
         user = fake._user(request)
         with fake.lock:
             header = request.headers.get("x-immich-checksum")
+            fake.checksum_headers.append(header)
             early = fake.find_checksum(user.id, to_hex(header)) if header else None
             if early is not None:  # answered before the body is even looked at
                 fake.discard(request)

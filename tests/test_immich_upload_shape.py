@@ -99,3 +99,18 @@ def test_bytes_that_arrive_after_the_check_are_still_a_duplicate(
     sent = fake.checksum_headers[run:]
     assert sent == [None] * (len(phone) + len(assets))  # the phone's uploads, then ours
     assert len({a.checksum for a in fake.owned()}) == len(fake.owned())
+
+
+def test_fields_first_but_filename_after_a_sidecar(fake: FakeImmich) -> None:
+    gallery = target(fake)
+    plain = photo("plain fields first")
+    with_xmp = photo("with sidecar", xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+    for asset in (plain, with_xmp):
+        assert gallery.upload(asset).status is UploadStatus.CREATED
+    gallery.close()
+    device = ["deviceAssetId", "deviceId"] if fake.v2 else []
+    dates = ["fileCreatedAt", "fileModifiedAt"]
+    assert fake.form_orders == [
+        [*dates, *device, "filename", "assetData"],
+        [*dates, *device, "assetData", "sidecarData", "filename"],
+    ]

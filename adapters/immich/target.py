@@ -178,17 +178,19 @@ class ImmichTarget:
 
     def _parts(self, file: PreparedFile, asset: PreparedAsset, live_video_id: str | None,
                main: bool) -> list[Part]:
-        """Files first, then fields: with `filename` ahead of the sidecar, Immich v2.3–2.4
-        would judge the sidecar by that name and refuse it."""
+        """Fields first, then the file, the shape of the raw client issue 14 measured as
+        fastest and of @immich/cli. One exception: with a sidecar, `filename` goes after the
+        files, since Immich v2.3–2.4 judged a sidecar by a `filename` field that came before
+        it and refused it."""
         metadata = asset.item.metadata
-        parts: list[Part] = [FilePart("assetData", file.filename, file.mime, file.size,
+        files: list[Part] = [FilePart("assetData", file.filename, file.mime, file.size,
                                       file.opener)]
         if file.xmp is not None:
             xmp = file.xmp
-            parts.append(FilePart("sidecarData", f"{file.filename}.xmp", "application/rdf+xml",
+            files.append(FilePart("sidecarData", f"{file.filename}.xmp", "application/rdf+xml",
                                   len(xmp), lambda: io.BytesIO(xmp)))
         when = iso_instant(metadata.taken_at or datetime.now(UTC))
-        fields = [("fileCreatedAt", when), ("fileModifiedAt", when), ("filename", file.filename)]
+        fields = [("fileCreatedAt", when), ("fileModifiedAt", when)]
         if main and metadata.favorite:
             fields.append(("isFavorite", "true"))
         if main and metadata.archived:
@@ -196,7 +198,11 @@ class ImmichTarget:
         if live_video_id is not None:
             fields.append(("livePhotoVideoId", live_video_id))
         fields += self.session.dialect.device_fields(file.sha1)
-        return parts + [TextPart(name, value) for name, value in fields]
+        texts: list[Part] = [TextPart(name, value) for name, value in fields]
+        name = TextPart("filename", file.filename)
+        if file.xmp is None:
+            return [*texts, name, *files]
+        return [*texts, *files, name]
 
     def _adopt(self, remote_id: str, asset: PreparedAsset, video_id: str | None) -> frozenset[str]:
         """A `duplicate` answer ignores everything the upload carried (flags, sidecar, live

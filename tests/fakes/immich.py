@@ -72,6 +72,8 @@ class FakeImmich(FakeServer):
         self._by_checksum: dict[tuple[str, str], str] = {}
         self.checksum_headers: list[str | None] = []
         """`x-immich-checksum` of each upload as it arrived (None: not sent)."""
+        self.form_orders: list[list[str]] = []
+        """The order of each upload's form parts, as they arrived."""
         self.originals = self.storage / "originals"
         self.originals.mkdir()
         self.user, self.api_key = self.add_user("importer@example.com")

@@ -68,6 +68,7 @@ def _uploads(fake: FakeImmich) -> None:
         with fake.lock:
             header = request.headers.get("x-immich-checksum")
             fake.checksum_headers.append(header)
+            fake.form_orders.append(list(request.form_order))
             early = fake.find_checksum(user.id, to_hex(header)) if header else None
             if early is not None:  # answered before the body is even looked at
                 fake.discard(request)

@@ -87,7 +87,7 @@ def alternate(clients: tuple[str, ...], export: MixedExport, manifest: Path, wor
             for run in one_run(client, export, manifest, work, args, cost, link):
                 runs.setdefault(run.client, []).append(run)
                 print(f"  round {round_ + 1} {run.client:<12} {run.wall:7.2f} s  "
-                      f"load {run.load:.2f}", file=sys.stderr, flush=True)
+                      f"load {run.load:.2f} {run.shape}", file=sys.stderr, flush=True)
     return runs
 
 

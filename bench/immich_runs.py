@@ -32,6 +32,8 @@ class Run:
     requests: dict[str, int] = field(default_factory=dict)
     peak_rss: int | None = None
     output: str = ""
+    shape: dict[str, float] = field(default_factory=dict)
+    """From the cost model: uploads in flight on average, first upload after (s)."""
 
     @property
     def total_requests(self) -> int:
@@ -97,8 +99,12 @@ def run_client(name: str, command: list[str], fake: Fake,
     wall = time.perf_counter() - started
     run = Run(name, wall, _children_cpu() - client_before, fake.cpu() - server_before, load,
               output=done.stdout)
-    after = fake.snapshot()["requests"]
+    snapshot = fake.snapshot()
+    after = snapshot["requests"]
     run.requests = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+    cost = snapshot.get("cost") or {}
+    run.shape = {k: cost[k] for k in ("uploads_in_flight", "first_upload_after", "upload_span")
+                 if k in cost}
     if done.returncode != 0:
         raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
                          f"{done.stderr[-2000:]}")

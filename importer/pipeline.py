@@ -9,7 +9,7 @@ the size of the export.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,10 +79,13 @@ class Pipeline:
         self.albums = AlbumSync(gallery, state, report)
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
+        self._lookups = ThreadPoolExecutor(1, "lookup")
         self._preparing: set[Future[_Prepared]] = set()
         self._sending: dict[Future[Any], int] = {}  # future -> items it carries
         self._to_check: list[tuple[Action, PreparedAsset]] = []
+        self._checking: dict[Future[Mapping[str, str] | str], _Checked] = {}
         self._limit = settings.workers * 2 + CHECK_BATCH
+        self._draining = False  # the source is read to its end
         self._held = 0
         self._prefer_google = settings.metadata.google_wins
 
@@ -95,20 +98,25 @@ class Pipeline:
                     self._account(event)
                     continue
                 self._admit(event)
+                self._step(block=False)  # start checks and uploads as soon as possible
                 while self._busy() and (self._busy() >= self._limit
                                         or self._held > MAX_HELD_BYTES):
                     self._step()
+            self._draining = True
             while self._busy():
                 self._step()
             self.albums.flush()
         finally:
             self._preparers.shutdown(wait=True, cancel_futures=True)
+            self._lookups.shutdown(wait=True, cancel_futures=True)
             self._senders.shutdown(wait=True, cancel_futures=True)
         return self.report
 
     def _busy(self) -> int:
         """Items in flight (a batch upload counts each of its items), bounding memory."""
-        return len(self._preparing) + sum(self._sending.values()) + len(self._to_check)
+        checking = sum(len(checked.batch) for checked in self._checking.values())
+        return (len(self._preparing) + sum(self._sending.values()) + len(self._to_check)
+                + checking)
 
     def _account(self, event: Accounted) -> None:
         self.report.add(event.location, event.outcome, event.reason, kind=event.kind)
@@ -159,27 +167,38 @@ class Pipeline:
         self._sending[self._senders.submit(fn, *args)] = weight
 
     def _ready_to_check(self) -> int:
-        """How many prepared items to look up now (0: keep collecting). A full batch, or all
-        that is left; or, while senders sit idle, whole upload batches so far (batches grow
-        by themselves once the senders are busy)."""
+        """How many prepared items to look up now (0: keep collecting). One look-up runs at
+        a time, off the main thread, and goes as soon as there is something to look up and:
+        a full batch, or the last items (source read, nothing left preparing), or the
+        uploads queued running low (fewer than two rounds of the senders), so its answer is
+        back before they run dry. Batches grow by themselves while the senders are busy.
+        Batch uploaders get whole batches."""
         waiting = len(self._to_check)
-        if waiting >= CHECK_BATCH or (waiting and not self._preparing):
+        if not waiting or self._checking:
+            return 0
+        if waiting >= CHECK_BATCH or (self._draining and not self._preparing):
             return min(waiting, CHECK_BATCH)
-        if sum(self._sending.values()) < self.settings.workers:
+        if sum(self._sending.values()) < 2 * self.settings.workers:
             return waiting - waiting % self._upload_batch()
         return 0
 
-    def _step(self) -> None:
+    def _step(self, block: bool = True) -> None:
+        """Start a look-up if one is due, else handle finished jobs: at least one (waiting
+        for it), or with `block=False` only those already done (while reading the source,
+        so the first uploads start before the in-flight limit is reached)."""
         ready = self._ready_to_check()
         if ready:
             self._check_batch(ready)
             return
-        pending: set[Future[Any]] = {*self._preparing, *self._sending}
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        pending: set[Future[Any]] = {*self._preparing, *self._sending, *self._checking}
+        done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         for future in done:
             if future in self._preparing:
                 self._preparing.discard(future)
                 self._prepared(future.result())
+            elif future in self._checking:
+                checked = self._checking.pop(future)
+                self._looked_up(checked, future.result())
             else:
                 del self._sending[future]
                 result = future.result()
@@ -195,7 +214,8 @@ class Pipeline:
         self._dispatch(job.action or self._plan(job.item, job.asset.identity), job.asset)
 
     def _check_batch(self, size: int) -> None:
-        """Our state first, then one bulk look-up on the target for the rest."""
+        """Our state first, then one bulk look-up on the target for the rest (in the
+        background: the main thread goes on preparing and recording meanwhile)."""
         batch, self._to_check = self._to_check[:size], self._to_check[size:]
         target = self.gallery.target
         known: dict[str, str] = {}
@@ -207,14 +227,24 @@ class Pipeline:
                     known[sha1] = remote_id
                 else:
                     unknown.append(sha1)
+        checked = _Checked(batch, known)
         if unknown and self.gallery.capabilities.checksum_lookup:
-            try:
-                known.update(self.gallery.find_existing(unknown))
-            except GalleryError as exc:  # uploads still dedupe by checksum on the target
-                self.report.notes.append(f"checksum look-up failed, uploading anyway: {exc}")
+            self._checking[self._lookups.submit(_look_up, self.gallery, unknown)] = checked
+        else:
+            self._send_checked(checked)
+
+    def _looked_up(self, checked: _Checked, answer: Mapping[str, str] | str) -> None:
+        if isinstance(answer, str):  # uploads still dedupe by checksum on the target
+            self.report.notes.append(f"checksum look-up failed, uploading anyway: {answer}")
+        else:
+            checked.known.update(answer)
+        self._send_checked(checked)
+
+    def _send_checked(self, checked: _Checked) -> None:
+        known = checked.known
         uploads: list[tuple[Action, PreparedAsset]] = []
         batch_size = self._upload_batch()
-        for action, asset in batch:
+        for action, asset in checked.batch:
             match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
             if match is None and batch_size > 1:
                 uploads.append((action, asset))
@@ -261,6 +291,22 @@ class Pipeline:
         self._held -= item.held_bytes
         item.release()
         self.progress.advance(outcome, size)
+
+
+@dataclass
+class _Checked:
+    """A batch of prepared items being looked up, and the remote ids known so far."""
+
+    batch: list[tuple[Action, PreparedAsset]]
+    known: dict[str, str]
+
+
+def _look_up(gallery: Gallery, checksums: list[str]) -> Mapping[str, str] | str:
+    """The target's bulk look-up; its failure as text (the items are uploaded anyway)."""
+    try:
+        return gallery.find_existing(checksums)
+    except GalleryError as exc:
+        return str(exc)
 
 
 def _prepare_job(item: MediaItem, action: Action | None,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -121,8 +122,15 @@ class FakeImmich(FakeServer):
         return super().validate(request, content_type)
 
     def dispatch(self, request: Request) -> Response:
-        if self.cost is not None:
-            self._charge(request)
+        if self.cost is None:
+            return self._dispatch(request)
+        self._charge(request)
+        response = self._dispatch(request)
+        self.cost.served(request.method, request.op.template if request.op else request.route,
+                         request.received, time.monotonic())
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         try:
             return super().dispatch(request)
         except Exception:

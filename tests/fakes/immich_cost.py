@@ -83,6 +83,9 @@ class Ledger:
     db_cpu: float = 0.0
     waited: float = 0.0
     by_route: dict[str, int] = field(default_factory=dict)
+    first_request: float | None = None
+    uploads: list[tuple[float, float]] = field(default_factory=list)
+    """(start, end) of every upload the server worked on (monotonic clock)."""
 
 
 @dataclass
@@ -158,9 +161,29 @@ class CostModel:
             self.on_loop(loop)
         self.query(cost.queries)
 
+    def served(self, method: str, route: str, start: float, end: float) -> None:
+        """A request's time in the server, for the shape of the run (`summary`)."""
+        with self._lock:
+            if self.ledger.first_request is None:
+                self.ledger.first_request = start
+            if (method, route) == ("POST", "/assets"):
+                self.ledger.uploads.append((start, end))
+
     def summary(self) -> dict[str, Any]:
+        """Totals, and how busy the client kept the upload path: uploads in flight on
+        average between the first upload's start and the last one's end, and how long
+        after the client's first request the first upload began."""
         with self._lock:
             ledger = self.ledger
-            return {"requests": ledger.requests, "queries": ledger.queries,
-                    "loop_cpu": round(ledger.loop_cpu, 3), "db_cpu": round(ledger.db_cpu, 3),
-                    "waited": round(ledger.waited, 3), "by_route": dict(ledger.by_route)}
+            uploads = list(ledger.uploads)
+            first = ledger.first_request
+            totals = {"requests": ledger.requests, "queries": ledger.queries,
+                      "loop_cpu": round(ledger.loop_cpu, 3), "db_cpu": round(ledger.db_cpu, 3),
+                      "waited": round(ledger.waited, 3), "by_route": dict(ledger.by_route)}
+        if uploads and first is not None:
+            begin, end = min(s for s, _ in uploads), max(e for _, e in uploads)
+            busy = sum(e - s for s, e in uploads)
+            totals["uploads_in_flight"] = round(busy / max(end - begin, 1e-9), 2)
+            totals["first_upload_after"] = round(begin - first, 3)
+            totals["upload_span"] = round(end - begin, 3)
+        return totals

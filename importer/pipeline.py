@@ -76,7 +76,7 @@ class Pipeline:
         self.settings = settings
         self.report = report
         self.progress = progress or NoProgress()
-        self.albums = AlbumSync(gallery, state, report)
+        self.albums = AlbumSync(gallery, state, report, settings.workers)
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._lookups = ThreadPoolExecutor(1, "lookup")
@@ -110,6 +110,7 @@ class Pipeline:
             self._preparers.shutdown(wait=True, cancel_futures=True)
             self._lookups.shutdown(wait=True, cancel_futures=True)
             self._senders.shutdown(wait=True, cancel_futures=True)
+            self.albums.close()
         return self.report
 
     def _busy(self) -> int:
@@ -186,6 +187,7 @@ class Pipeline:
         """Start a look-up if one is due, else handle finished jobs: at least one (waiting
         for it), or with `block=False` only those already done (while reading the source,
         so the first uploads start before the in-flight limit is reached)."""
+        self.albums.poll()
         ready = self._ready_to_check()
         if ready:
             self._check_batch(ready)

@@ -15,7 +15,6 @@ from dataclasses import asdict, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     ConfigDict,
     Field,
@@ -136,6 +135,8 @@ def load_file(path: Path, env: Mapping[str, str]) -> Settings:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    import yaml  # only with --config: not part of every run's start-up
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

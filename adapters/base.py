@@ -131,5 +131,26 @@ class BatchUploader(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What to set on one item: `fields` of `metadata`, and each flag that is not None."""
+
+    metadata: Metadata
+    fields: frozenset[str] = frozenset()
+    favorite: bool | None = None
+    archived: bool | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.fields) or self.favorite is not None or self.archived is not None
+
+
+@runtime_checkable
+class ChangesAtOnce(Protocol):
+    """Optional: a gallery that sets an item's flags and metadata with one request, where
+    the setters would take one each (Immich: one `PUT /assets/{id}` instead of three)."""
+
+    def apply_changes(self, remote_id: str, changes: Changes) -> None: ...
+
+
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}

@@ -20,6 +20,7 @@ import httpx
 from adapters.base import (
     METADATA_FIELDS,
     Capabilities,
+    Changes,
     GalleryError,
     ItemRejected,
     UploadResult,
@@ -235,6 +236,16 @@ class ImmichTarget:
 
     def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
         body = asset_update(metadata, fields)
+        if body:
+            self._update(remote_id, body)
+
+    def apply_changes(self, remote_id: str, changes: Changes) -> None:
+        """Flags and metadata in one `PUT /assets/{id}`."""
+        body = asset_update(changes.metadata, changes.fields)
+        if changes.favorite is not None:
+            body["isFavorite"] = changes.favorite
+        if changes.archived is not None:
+            body["visibility"] = ARCHIVE if changes.archived else TIMELINE
         if body:
             self._update(remote_id, body)
 

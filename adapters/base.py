@@ -152,5 +152,15 @@ class ChangesAtOnce(Protocol):
     def apply_changes(self, remote_id: str, changes: Changes) -> None: ...
 
 
+@runtime_checkable
+class FlagsInBulk(Protocol):
+    """Optional: a gallery that sets a flag on many items with one request."""
+
+    def set_flags_many(self, remote_ids: Sequence[str], *, favorite: bool | None = None,
+                       archived: bool | None = None) -> None:
+        """Set the flags that are not None on every item of `remote_ids`."""
+        ...
+
+
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}

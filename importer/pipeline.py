@@ -17,12 +17,14 @@ from typing import Any, Protocol
 from adapters.base import (
     METADATA_FIELDS,
     BatchUploader,
+    FlagsInBulk,
     Gallery,
     GalleryError,
 )
 from importer import act
 from importer.albumsync import AlbumSync
 from importer.config import MetadataSettings, Settings
+from importer.flagsync import FlagSync, flag_changes
 from importer.model import (
     Accounted,
     DateSource,
@@ -82,6 +84,7 @@ class Pipeline:
         self.report = report
         self.progress = progress or NoProgress()
         self.albums = AlbumSync(gallery, state, report, settings.workers)
+        self.flags = FlagSync(gallery) if isinstance(gallery, FlagsInBulk) else None
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
         self._senders = ThreadPoolExecutor(settings.workers, "send")
         self._lookups = ThreadPoolExecutor(1, "lookup")
@@ -108,7 +111,7 @@ class Pipeline:
                                         or self._held > MAX_HELD_BYTES):
                     self._step()
             self._draining = True
-            while self._busy():
+            while self._busy() or (self.flags is not None and self.flags.busy):
                 self._step()
             self.albums.flush()
         finally:
@@ -116,6 +119,8 @@ class Pipeline:
             self._lookups.shutdown(wait=True, cancel_futures=True)
             self._senders.shutdown(wait=True, cancel_futures=True)
             self.albums.close()
+            if self.flags is not None:
+                self.flags.close()
         return self.report
 
     def _busy(self) -> int:
@@ -149,13 +154,25 @@ class Pipeline:
             else:
                 self._to_check.append((action, prepared))
         elif action.kind is ActionKind.UPDATE:
-            allowed = self._allowed_updates(action)
-            self._submit_send(act.update, self.gallery, action, allowed)
+            flags = self._flags_only(action)
+            if flags is not None and self.flags is not None:
+                self.flags.queue(action, flags)
+            else:
+                allowed = self._allowed_updates(action)
+                self._submit_send(act.update, self.gallery, action, allowed)
         else:
             assert action.previous is not None and action.previous.remote_id is not None
             self.albums.queue(action.identity, action.previous.remote_id, action.albums,
                               action.item.albums)
             self._finish_file(action.item, FileOutcome.UPDATED, action.reason, action.identity)
+
+    def _flags_only(self, action: Action) -> dict[str, bool] | None:
+        """Favorite/archive changes that may go in bulk (not for items holding spooled
+        bytes, which are released only when the item is finished)."""
+        if self.flags is None or action.item.held_bytes:
+            return None
+        caps = self.gallery.capabilities
+        return flag_changes(action, caps.favorites, caps.archive)
 
     def _allowed_updates(self, action: Action) -> frozenset[str]:
         """Values the file itself provided stay unless the user prefers Google's."""
@@ -193,11 +210,14 @@ class Pipeline:
         for it), or with `block=False` only those already done (while reading the source,
         so the first uploads start before the in-flight limit is reached)."""
         self.albums.poll()
+        self._flags_done()
         ready = self._ready_to_check()
         if ready:
             self._check_batch(ready)
             return
         pending: set[Future[Any]] = {*self._preparing, *self._sending, *self._checking}
+        if self.flags is not None:
+            pending.update(self.flags.futures)
         done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         for future in done:
             if future in self._preparing:
@@ -206,11 +226,21 @@ class Pipeline:
             elif future in self._checking:
                 checked = self._checking.pop(future)
                 self._looked_up(checked, future.result())
-            else:
+            elif future in self._sending:
                 del self._sending[future]
                 result = future.result()
                 for one in result if isinstance(result, list) else [result]:
                     self._sent(one)
+        self._flags_done()
+
+    def _flags_done(self) -> None:
+        """Record bulk flag changes that came back; once the source is read, send the rest."""
+        if self.flags is None:
+            return
+        if self._draining:
+            self.flags.start()
+        for result in self.flags.finished():
+            self._sent(result)
 
     def _prepared(self, job: _Prepared) -> None:
         if job.asset is None:

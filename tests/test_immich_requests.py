@@ -102,3 +102,55 @@ def test_an_adopted_copy_costs_one_update(tmp_path_factory: pytest.TempPathFacto
         assert fake.rejected == [] and fake.violations == []
     assert counts["POST /assets"] == len(items) - adopted
     assert counts["PUT /assets/{id}"] <= adopted and counts["GET /assets/{id}"] == 0
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(toggles=st.lists(st.sampled_from(["favorite", "archived", "both", "caption", None]),
+                        min_size=12, max_size=12),
+       dialect=st.sampled_from(["v3", "v2"]), failing=st.booleans())
+def test_flags_changed_in_google_go_in_bulk(tmp_path_factory: pytest.TempPathFactory,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            cli: Callable[..., CliResult],
+                                            toggles: list[str | None], dialect: str,
+                                            failing: bool) -> None:
+    """Favorites and archive toggled in Google between two exports: one `PUT /assets` per
+    value for all of them; a changed caption is per item. When the bulk request fails, its
+    items fail (and are not recorded as updated), and the next run sets them."""
+    from tests.fakes.server import Faults
+
+    tmp = tmp_path_factory.mktemp("flags")
+    items = make_items(12, seed=31, albums=1)
+    state = tmp / "state.sqlite"
+    with FakeImmich(dialect) as fake:
+        assert isinstance(fake, FakeImmich)
+        monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
+        target = ("--to", f"immich:{fake.url}", "--state", state)
+        assert cli("import", write_folder(tmp / "e1", items).sources[0], *target).code == 0
+        for item, toggle in zip(items, toggles, strict=True):
+            if toggle in ("favorite", "both"):
+                item.favorite = not item.favorite
+            if toggle in ("archived", "both"):
+                item.archived = not item.archived
+            if toggle == "caption":
+                item.description = f"edited {item.name}"
+        second = write_folder(tmp / "e2", items)
+        if failing:
+            fake.faults = Faults(rate=1.0, kinds=("503",),
+                                 only=lambda r: (r.method, r.route) == ("PUT", "/assets"))
+        before = len(fake.requests)
+        result = cli("import", second.sources[0], *target)
+        counts = counted(fake, before)
+        flagged = sum(t in ("favorite", "archived", "both") for t in toggles)
+        if failing and flagged:
+            assert result.code == 1 and "failed" in result.out
+            fake.faults = Faults()
+            assert cli("import", second.sources[0], *target).code == 0
+        else:
+            assert result.code == 0, result.out
+        check_immich(fake, second, state)
+        assert fake.rejected == [] and fake.violations == []
+    assert counts["POST /assets"] == 0
+    assert counts["PUT /assets/{id}"] == toggles.count("caption")
+    if not failing:
+        assert counts["PUT /assets"] <= 4 and (counts["PUT /assets"] > 0) == bool(flagged)

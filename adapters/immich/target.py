@@ -249,6 +249,19 @@ class ImmichTarget:
         if body:
             self._update(remote_id, body)
 
+    def set_flags_many(self, remote_ids: Sequence[str], *, favorite: bool | None = None,
+                       archived: bool | None = None) -> None:
+        """`PUT /assets` with many ids: favorites and archive changed in Google, in bulk."""
+        body: dict[str, Any] = {}
+        if favorite is not None:
+            body["isFavorite"] = favorite
+        if archived is not None:
+            body["visibility"] = ARCHIVE if archived else TIMELINE
+        for batch in _batches(list(remote_ids), CHECK_BATCH):
+            self.api.call("PUT", "/assets", f"updating {len(batch)} asset(s) "
+                          f"({', '.join(sorted(body))})", json={"ids": list(batch), **body},
+                          ok=(200, 204))
+
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         self._update(remote_id, {"isFavorite": favorite})
 

@@ -115,6 +115,23 @@ def _assets(fake: FakeImmich) -> None:
                 return fake._error(400, problem)
             return Response(200, asset.dto(fake.v2))
 
+    @fake.route("PUT", "/assets")
+    def update_assets(request: Request) -> Response:
+        """Immich checks access to every id first: one foreign or unknown id refuses all."""
+        user = fake._user(request)
+        body = dict(request.json or {})
+        ids = body.pop("ids")
+        with fake.lock:
+            assets = [fake.assets.get(i) for i in ids]
+            if any(a is None or a.owner_id != user.id for a in assets):
+                return fake._error(400, "Not found or no asset.update access")
+            for asset in assets:
+                assert asset is not None
+                problem = _apply_update(fake, user.id, asset, body)
+                if problem:
+                    return fake._error(400, problem)
+        return Response(204)
+
     @fake.route("DELETE", "/assets")
     def delete_assets(request: Request) -> Response:
         user = fake._user(request)

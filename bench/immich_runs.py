@@ -93,7 +93,7 @@ def run_client(name: str, command: list[str], fake: Fake,
     load = os.getloadavg()[0]
     before = fake.snapshot()["requests"]
     server_before, client_before = fake.cpu(), _children_cpu()
-    started = time.perf_counter()
+    started, spawned = time.perf_counter(), time.monotonic()
     done = subprocess.run(command, cwd=REPO, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -105,6 +105,8 @@ def run_client(name: str, command: list[str], fake: Fake,
     cost = snapshot.get("cost") or {}
     run.shape = {k: cost[k] for k in ("uploads_in_flight", "first_upload_after", "upload_span")
                  if k in cost}
+    if "first_request_at" in cost:  # the same monotonic clock in both processes (Linux)
+        run.shape["first_request_after_start"] = round(cost["first_request_at"] - spawned, 3)
     if done.returncode != 0:
         raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
                          f"{done.stderr[-2000:]}")

@@ -186,4 +186,6 @@ class CostModel:
             totals["uploads_in_flight"] = round(busy / max(end - begin, 1e-9), 2)
             totals["first_upload_after"] = round(begin - first, 3)
             totals["upload_span"] = round(end - begin, 3)
+            totals["first_request_at"] = first
+            totals["timeline"] = [(round(s - first, 3), round(e - first, 3)) for s, e in uploads]
         return totals

@@ -29,6 +29,9 @@ class Capabilities:
     checksum_lookup: bool = True
     verify: bool = True
     max_batch: int = 500
+    uploads_at_once: int = 0
+    """Upload calls the gallery takes at once (0: one per worker). Above the workers, the
+    gallery paces them itself (Immich adapts to its answer times)."""
     upload_batch: int = 1
     """Items one upload call may carry. Above 1 the gallery is a `BatchUploader`: its import
     step is costly per call (PhotoPrism indexes before answering), so the pipeline hands it

@@ -46,7 +46,8 @@ from bench.immich_runs import (  # noqa: E402
 from bench.results import write_section  # noqa: E402
 
 SECTION = "immich"
-CLIENTS = ("raw", "wire", "cli", "ours")
+CLIENTS = ("raw", "wire", "cli", "ours", "fixed")
+IMPORTERS = ("ours", "fixed", "before")
 
 
 def write_checksums(export: MixedExport, manifest: Path) -> None:
@@ -64,12 +65,16 @@ def one_run(client: str, export: MixedExport, manifest: Path, work: Path, args: 
             cost: bool, link: float = 0.0) -> list[Run]:
     """One client on a fresh fake; for our importer also the re-run that follows."""
     with fake_immich(cost, link, args.cost_scale) as fake:
-        if client not in ("ours", "before"):
+        if client not in IMPORTERS:
             return [run_client(client, reference_command(client, manifest, fake, args.workers),
                                fake)]
         state = work / f"state-{len(list(work.glob('state-*')))}.sqlite"
         repo = args.before if client == "before" else REPO
         command = importer_command(export.parts, fake, state, args.workers, repo)
+        if client == "fixed":  # uploads at once fixed at --workers, like the other clients
+            config = work / "fixed.yaml"
+            config.write_text("immich:\n  adaptive: false\n")
+            command += ["--config", str(config)]
         env = {"IMMICH_API_KEY": fake.key}
         first = run_client(client, command, fake, env)
         again = run_client(f"{client} re-run", command, fake, env)

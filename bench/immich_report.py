@@ -22,6 +22,8 @@ NAMES = {
     "cli": "@immich/cli pattern: hash all, bulk check, upload, albums",
     "ours": "gphotos-importer (Takeout zips, EXIF, albums, favorites, archive)",
     "ours re-run": "gphotos-importer re-run, nothing new",
+    "fixed": "gphotos-importer, uploads at once fixed at 4 (`immich.adaptive: false`)",
+    "fixed re-run": "the same, re-run",
     "before": "gphotos-importer, the `--before` checkout",
     "before re-run": "the `--before` checkout's re-run",
 }

@@ -39,6 +39,9 @@ class ImmichSettings:
     api_key: StrictStr | None = None
     timeout: StrictFloat = Field(default=120.0, gt=0, le=3600)
     """Seconds without progress (answer or upload) before a request is retried."""
+    adaptive: StrictBool = True
+    """Uploads at once adapt to Immich's answer times (1 to twice `workers`); false: always
+    `workers`."""
 
 
 @dataclass(frozen=True, config=_STRICT)

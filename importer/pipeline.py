@@ -86,13 +86,14 @@ class Pipeline:
         self.albums = AlbumSync(gallery, state, report, settings.workers)
         self.flags = FlagSync(gallery) if isinstance(gallery, FlagsInBulk) else None
         self._preparers = ThreadPoolExecutor(min(settings.workers, 4), "prepare")
-        self._senders = ThreadPoolExecutor(settings.workers, "send")
+        self._uploads = max(settings.workers, gallery.capabilities.uploads_at_once)
+        self._senders = ThreadPoolExecutor(self._uploads, "send")
         self._lookups = ThreadPoolExecutor(1, "lookup")
         self._preparing: set[Future[_Prepared]] = set()
         self._sending: dict[Future[Any], int] = {}  # future -> items it carries
         self._to_check: list[tuple[Action, PreparedAsset]] = []
         self._checking: dict[Future[Mapping[str, str] | str], _Checked] = {}
-        self._limit = settings.workers * max(4, self._upload_batch()) + COLLECT
+        self._limit = self._uploads * max(4, self._upload_batch()) + COLLECT
         self._draining = False  # the source is read to its end
         self._held = 0
         self._prefer_google = settings.metadata.google_wins
@@ -201,7 +202,7 @@ class Pipeline:
             return 0
         if waiting >= CHECK_BATCH or (self._draining and not self._preparing):
             return min(waiting, CHECK_BATCH)
-        if sum(self._sending.values()) < 2 * self.settings.workers:
+        if sum(self._sending.values()) < 2 * self._uploads:
             return waiting - waiting % self._upload_batch()
         return 0
 

@@ -157,3 +157,27 @@ def test_flags_changed_in_google_go_in_bulk(tmp_path_factory: pytest.TempPathFac
     assert counts["PUT /assets/{id}"] == toggles.count("caption")
     if not failing:
         assert counts["PUT /assets"] <= 4 and (counts["PUT /assets"] > 0) == bool(flagged)
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_uploads_at_once_grow_while_the_server_keeps_pace(
+        tmp_path: Path, fake: FakeImmich, cli: Callable[..., CliResult],
+        adaptive: bool) -> None:
+    """A server whose answers do not slow down with more uploads at once (a fixed
+    latency) gets more of them, up to twice `--workers`; `immich.adaptive: false` keeps
+    `--workers`."""
+    from tests.fakes.server import Faults
+    from tests.test_immich_import import target_stats
+
+    export = write_folder(tmp_path / "export", make_items(120, seed=5, albums=0))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"immich:\n  adaptive: {str(adaptive).lower()}\n", encoding="utf-8")
+    fake.faults = Faults(delay=0.03)
+    result = cli("import", export.sources[0], "--to", f"immich:{fake.url}", "--state",
+                 tmp_path / "state.sqlite", "--workers", "2", "--config", config)
+    assert result.code == 0, result.out
+    stats = target_stats(result.out)
+    if adaptive:
+        assert 2 < stats["uploads at once max"] <= 4
+    else:
+        assert stats["uploads at once max"] == stats["uploads at once"] == 2

@@ -27,6 +27,7 @@ from adapters.base import (
     UploadStatus,
     VerifyStatus,
 )
+from adapters.concurrency import AdaptiveLimit
 from adapters.http import HttpClient, RetryPolicy, timeouts
 from adapters.immich import canonical_url
 from adapters.immich.albums import AlbumDirectory
@@ -44,6 +45,7 @@ from adapters.immich.wire import (
 from importer.model import Album, Metadata, PreparedAsset, PreparedFile
 
 SET_BY_UPLOAD = frozenset({"favorite", "archived"})
+MAX_UPLOADS = 16
 CHECK_BATCH = 500
 T = TypeVar("T")
 
@@ -69,9 +71,12 @@ def _in_trash(filename: str, asset_id: str) -> str:
 
 class ImmichTarget:
     def __init__(self, url: str, api_key: str | None, *, workers: int = 4,
-                 timeout: float = 120.0, policy: RetryPolicy | None = None) -> None:
+                 timeout: float = 120.0, policy: RetryPolicy | None = None,
+                 adaptive: bool = False) -> None:
         self.url = canonical_url(url)
-        pool = workers + 2
+        self.slots = (AdaptiveLimit(workers, 1, min(2 * workers, MAX_UPLOADS)) if adaptive
+                      else AdaptiveLimit(workers, workers, workers))
+        pool = self.slots.highest + 3  # uploads, a look-up, album jobs
         self.http = HttpClient(f"{self.url}/api", headers={"x-api-key": api_key or ""},
                                timeout=timeouts(read=timeout, write=timeout),
                                policy=policy or RetryPolicy(), pool_size=pool,
@@ -95,7 +100,7 @@ class ImmichTarget:
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(album_descriptions=True, xmp_sidecars=True, live_photos=True,
-                            max_batch=500)
+                            max_batch=500, uploads_at_once=self.slots.highest)
 
     # -- lookup ----------------------------------------------------------------------------
 
@@ -164,8 +169,9 @@ class ImmichTarget:
             return {"content": iter(body), "headers": headers}
 
         try:
-            answer = self.api.call("POST", "/assets", f"uploading {file.filename}",
-                                   body=attempt, ok=(200, 201))
+            with self.slots.slot(file.size + len(file.xmp or b"")):
+                answer = self.api.call("POST", "/assets", f"uploading {file.filename}",
+                                       body=attempt, ok=(200, 201))
         except GalleryError:
             raise
         except Exception as exc:  # reading the source failed mid-stream (damaged member…)
@@ -310,7 +316,9 @@ class ImmichTarget:
     def stats(self) -> Mapping[str, int]:
         with self._lock:
             counts = dict(self._counts)
-        return {**self.http.stats(), **counts, "albums_created": self.albums.created}
+        return {**self.http.stats(), **counts, "albums_created": self.albums.created,
+                "uploads_at_once": self.slots.limit,
+                "uploads_at_once_max": max([self.slots.limit, *self.slots.changes])}
 
     def close(self) -> None:
         self.http.close()

@@ -17,6 +17,7 @@ def register(fake: FakeImmich) -> None:
     _server(fake)
     _uploads(fake)
     _assets(fake)
+    _bulk_update(fake)
     _albums(fake)
     _album_changes(fake)
     _search(fake)
@@ -115,6 +116,23 @@ def _assets(fake: FakeImmich) -> None:
                 return fake._error(400, problem)
             return Response(200, asset.dto(fake.v2))
 
+    @fake.route("DELETE", "/assets")
+    def delete_assets(request: Request) -> Response:
+        user = fake._user(request)
+        with fake.lock:
+            for asset_id in request.json["ids"]:
+                asset = fake.assets.get(asset_id)
+                if asset is None or asset.owner_id != user.id:
+                    return fake._error(400, "Not found or no asset.delete access")
+                if request.json.get("force"):
+                    del fake.assets[asset_id]
+                    fake._by_checksum.pop((user.id, asset.checksum), None)
+                else:
+                    asset.deleted_at = fake.now()
+        return Response(204)
+
+
+def _bulk_update(fake: FakeImmich) -> None:
     @fake.route("PUT", "/assets")
     def update_assets(request: Request) -> Response:
         """Immich checks access to every id first: one foreign or unknown id refuses all."""
@@ -130,21 +148,6 @@ def _assets(fake: FakeImmich) -> None:
                 problem = _apply_update(fake, user.id, asset, body)
                 if problem:
                     return fake._error(400, problem)
-        return Response(204)
-
-    @fake.route("DELETE", "/assets")
-    def delete_assets(request: Request) -> Response:
-        user = fake._user(request)
-        with fake.lock:
-            for asset_id in request.json["ids"]:
-                asset = fake.assets.get(asset_id)
-                if asset is None or asset.owner_id != user.id:
-                    return fake._error(400, "Not found or no asset.delete access")
-                if request.json.get("force"):
-                    del fake.assets[asset_id]
-                    fake._by_checksum.pop((user.id, asset.checksum), None)
-                else:
-                    asset.deleted_at = fake.now()
         return Response(204)
 
 

@@ -41,7 +41,8 @@ def open_target(spec: str, settings: Settings) -> Gallery:
         from adapters.immich.target import ImmichTarget
 
         return ImmichTarget(rest, settings.immich.api_key,
-                            workers=settings.workers, timeout=settings.immich.timeout)
+                            workers=settings.workers, timeout=settings.immich.timeout,
+                            adaptive=settings.immich.adaptive)
     if scheme == "photoprism":
         from adapters.photoprism.client import Credentials
         from adapters.photoprism.target import PhotoPrismTarget

@@ -30,6 +30,9 @@ class Capabilities:
     checksum_lookup: bool = True
     verify: bool = True
     max_batch: int = 500
+    uploads_at_once: int = 0
+    """Upload calls the gallery takes at once (0: one per worker). Above the workers, the
+    gallery paces them itself (Immich adapts to its answer times)."""
     upload_batch: int = 1
     """Items one upload call may carry. Above 1 the gallery is a `BatchUploader`: its import
     step is costly per call (PhotoPrism indexes before answering), so the pipeline hands it
@@ -188,6 +191,37 @@ def checked_answers(method: F) -> F:
                                f"({type(exc).__name__}: {exc})") from exc
 
     return cast(F, checked)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What to set on one item: `fields` of `metadata`, and each flag that is not None."""
+
+    metadata: Metadata
+    fields: frozenset[str] = frozenset()
+    favorite: bool | None = None
+    archived: bool | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.fields) or self.favorite is not None or self.archived is not None
+
+
+@runtime_checkable
+class ChangesAtOnce(Protocol):
+    """Optional: a gallery that sets an item's flags and metadata with one request, where
+    the setters would take one each (Immich: one `PUT /assets/{id}` instead of three)."""
+
+    def apply_changes(self, remote_id: str, changes: Changes) -> None: ...
+
+
+@runtime_checkable
+class FlagsInBulk(Protocol):
+    """Optional: a gallery that sets a flag on many items with one request."""
+
+    def set_flags_many(self, remote_ids: Sequence[str], *, favorite: bool | None = None,
+                       archived: bool | None = None) -> None:
+        """Set the flags that are not None on every item of `remote_ids`."""
+        ...
 
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})

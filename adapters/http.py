@@ -84,7 +84,8 @@ class HttpClient:
                 timeout: httpx.Timeout | None = None,
                 attempts: int | None = None) -> httpx.Response:
         """Send, retrying transient failures; `body` builds fresh request kwargs
-        (json=, files=, data=, content=) for every attempt, since streams are consumed.
+        (json=, files=, data=, content=, and headers= merged over `headers`) for every
+        attempt, since streams are consumed (and a retry may say more).
         `timeout` overrides the client's for calls the server answers slowly by design;
         `attempts=1` for a request that is not safe to repeat blindly (the caller checks
         what happened before trying again)."""
@@ -94,10 +95,12 @@ class HttpClient:
         for attempt in range(limit):
             self._count(attempt)
             try:
+                kwargs = dict(body()) if body else {}
+                sent = {**(headers or {}), **kwargs.pop("headers", {})}
                 response = self._client.request(
-                    method, url, params=params, headers=headers,
+                    method, url, params=params, headers=sent or None,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                    **(body() if body else {}))
+                    **kwargs)
             except httpx.ConnectError as exc:
                 last = f"cannot connect to {self.base_url} ({exc})"
                 retry_after = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,13 +19,14 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Media:
-    """One media member of the export, for the raw baseline to send."""
+    """One media member of the export, for the reference clients to send."""
 
     part: Path
     member: str
     name: str
     size: int
     mime: str
+    albums: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,6 +37,19 @@ class MixedExport:
     @property
     def total_bytes(self) -> int:
         return sum(m.size for m in self.media)
+
+    def save(self, path: Path) -> None:
+        """A manifest the reference clients (another process) read the export from."""
+        media = [{**asdict(m), "part": str(m.part), "albums": list(m.albums)}
+                 for m in self.media]
+        path.write_text(json.dumps({"parts": [str(p) for p in self.parts], "media": media}))
+
+    @classmethod
+    def load(cls, path: Path) -> MixedExport:
+        data = json.loads(path.read_text())
+        media = [Media(**{**m, "part": Path(m["part"]), "albums": tuple(m["albums"])})
+                 for m in data["media"]]
+        return cls([Path(p) for p in data["parts"]], media)
 
 
 def _write_video(archive: zipfile.ZipFile, member: str, tag: str, size: int,
@@ -88,7 +102,8 @@ def write_mixed_export(dest: Path, photos: int, videos: int, photo_mb: float = 1
                 archives[index].writestr(member, data)
                 size = len(data)
             media.append(Media(paths[index], member, name, size,
-                               "video/mp4" if video else "image/jpeg"))
+                               "video/mp4" if video else "image/jpeg",
+                               () if video else tuple(item.albums)))
             sidecar = json.dumps(item.sidecar()).encode()
             archives[index].writestr(f"{member}.supplemental-metadata.json", sidecar)
             for title in [] if video else item.albums:  # album folders hold copies

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from adapters.base import (
     METADATA_FIELDS,
     BatchUploader,
+    Changes,
+    ChangesAtOnce,
     Gallery,
     GalleryError,
     Replaces,
@@ -45,20 +47,33 @@ def _has_value(metadata: Metadata, field: str) -> bool:
     }[field]
 
 
+def apply(gallery: Gallery, remote_id: str, changes: Changes) -> None:
+    """Set `changes` on the gallery: in one request where it can, else setter by setter."""
+    if not changes:
+        return
+    if isinstance(gallery, ChangesAtOnce):
+        gallery.apply_changes(remote_id, changes)
+        return
+    if changes.favorite is not None:
+        gallery.set_favorite(remote_id, changes.favorite)
+    if changes.archived is not None:
+        gallery.set_archived(remote_id, changes.archived)
+    if changes.fields:
+        gallery.set_metadata(remote_id, changes.metadata, changes.fields)
+
+
 def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset[str]) -> None:
     """Set favorite, archive and metadata that the upload (or the bytes) did not carry."""
     caps = gallery.capabilities
-    if metadata.favorite and caps.favorites and "favorite" not in done:
-        gallery.set_favorite(remote_id, True)
-    if metadata.archived and caps.archive and "archived" not in done:
-        gallery.set_archived(remote_id, True)
     supported = {"taken_at": caps.set_date, "location": caps.set_location,
                  "description": caps.descriptions}
     fields = frozenset(
         f for f in METADATA_FIELDS - done if supported[f] and _has_value(metadata, f)
     )
-    if fields:
-        gallery.set_metadata(remote_id, metadata, fields)
+    favorite = metadata.favorite and caps.favorites and "favorite" not in done
+    archived = metadata.archived and caps.archive and "archived" not in done
+    apply(gallery, remote_id, Changes(metadata, fields, True if favorite else None,
+                                      True if archived else None))
 
 
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
@@ -132,15 +147,13 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str],
     metadata = prepared.item.metadata if prepared is not None else resolve_without_file(
         action.item.metadata)
     caps = gallery.capabilities
+    favorite = metadata.favorite if "favorite" in action.changed and caps.favorites else None
+    archived = metadata.archived if "archived" in action.changed and caps.archive else None
+    fields = frozenset(f for f in action.changed & METADATA_FIELDS & allowed
+                       if _has_value(metadata, f))
+    changes = Changes(metadata, fields, favorite, archived)
     try:
-        if "favorite" in action.changed and caps.favorites:
-            gallery.set_favorite(remote_id, metadata.favorite)
-        if "archived" in action.changed and caps.archive:
-            gallery.set_archived(remote_id, metadata.archived)
-        fields = frozenset(f for f in action.changed & METADATA_FIELDS & allowed
-                           if _has_value(metadata, f))
-        if fields:
-            gallery.set_metadata(remote_id, metadata, fields)
+        apply(gallery, remote_id, changes)
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
                           prepared=prepared)

@@ -15,18 +15,38 @@ end of the run, when every member has been seen.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from adapters.base import Gallery
+from importer import faults
 from importer.faults import describe, item_error
 from importer.model import Album
 from importer.recording import remember_albums
 from importer.report import RunReport
-from importer.state import State
+from importer.state import AlbumRecord, State
 
 FLUSH_AT = 500
+"""Members waiting (all albums together) that send the waiting albums out mid-run."""
+MAX_RUNNING = 2
+"""Album jobs at once while uploads run (at the end of the run: as many as workers)."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: str
+    album: Album
+    members: list[tuple[str, str]]
+    info: AlbumRecord | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    remote_id: str | None
+    error: Exception | None
+    """Why the album job failed; a fatal one is raised again on the main thread."""
 
 
 @runtime_checkable
@@ -68,20 +88,31 @@ def renamed_from(members: Sequence[Member], seen: Set[str],
 
 
 class AlbumSync:
+    """Album jobs (find or create the album, add members) run in the background while
+    uploads go on; the state is written only here on the main thread, in `poll` and
+    `flush`. An album's first members go as soon as they are uploaded, so albums are made
+    early; later ones in batches (`FLUSH_AT`) and the rest at the end of the run. On a
+    gallery that renames albums, a new album of a library that has albums on it waits
+    for a batch, so the rename rule sees enough members (see the module docstring)."""
+
     def __init__(self, gallery: Gallery, state: State, report: RunReport,
-                 whole_renames: bool = False) -> None:
+                 workers: int = 2, whole_renames: bool = False) -> None:
         self.gallery = gallery
         self._whole_renames = whole_renames
         self.state = state
         self.report = report
         self._renamer = gallery if isinstance(gallery, RenamesAlbums) else None
+        self._may_rename = self._renamer is not None and state.has_albums(gallery.target)
         self._albums: dict[str, Album] = {}
         self._pending: dict[str, list[tuple[str, str]]] = {}
         self._current: dict[str, frozenset[str]] = {}
         self._seen: set[str] = set()
         self._held: set[str] = set()
         self._remote: dict[str, str] = {}
+        self._started: set[str] = set()
+        self._running: dict[Future[_Outcome], _Job] = {}
         self._size = 0
+        self._pool = ThreadPoolExecutor(max(MAX_RUNNING, workers), "albums")
 
     def queue(self, identity: str, remote_id: str, albums: Sequence[Album],
               current: Sequence[Album] | None = None) -> None:
@@ -98,30 +129,139 @@ class AlbumSync:
             self._albums[album.key] = album
             self._pending.setdefault(album.key, []).append((identity, remote_id))
             self._size += album.key not in self._held
-        if self._size >= FLUSH_AT:
-            self._flush(final=False)
+        self._start_due(final=False, keys=None if self._size >= FLUSH_AT else
+                        [a.key for a in albums])
 
-    def flush(self) -> None:
-        """End of the run: everything, including albums held back as possible renames."""
-        self._flush(final=True)
+    def poll(self) -> None:
+        """Record finished album jobs and start those now due (never waits)."""
+        finished = [f for f in self._running if f.done()]
+        for future in finished:
+            self._finished(future)
+        if finished:
+            self._start_due(final=False)
 
-    def _flush(self, final: bool) -> None:
-        pending, self._pending, self._size = self._pending, {}, 0
-        for key, members in pending.items():
-            if not final and (key in self._held or self._maybe_renamed(key, members)):
-                self._held.add(key)
-                self._pending[key] = members
+    def flush(self, stopping: Callable[[], bool] = lambda: False) -> None:
+        """End of the run: everything, including albums held back as possible renames.
+        Once `stopping()` says so (Ctrl-C), no more jobs start; those running finish."""
+        while self._running or (self._pending and not stopping()):
+            if not stopping():
+                self._start_due(final=True)
+            done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+            for future in done:
+                self._finished(future)
+
+    def settle(self) -> None:
+        """The run stopped: wait for the jobs running and record what they did; start
+        none (what waits is repaired by the next run, whose planner sees the albums missing
+        from the record). A fatal error of one is raised once all are recorded."""
+        first: Exception | None = None
+        while self._running:
+            done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    self._finished(future)
+                except Exception as exc:
+                    first = first or exc
+        if first is not None:
+            raise first
+
+    def close(self, abandon: bool = False) -> None:
+        """Release the threads; with `abandon`, without waiting for running jobs (their
+        members stay unrecorded, so the next run adds them again)."""
+        self._pool.shutdown(wait=not abandon, cancel_futures=True)
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def _due(self, key: str, final: bool) -> bool:
+        """May album `key`'s waiting members go now?"""
+        if final:
+            return True
+        if key in self._held:
+            return False
+        known = key in self._remote or not self._may_rename or \
+            self.state.album_info(self.gallery.target, key) is not None
+        if key not in self._started and known:
+            return True  # made (or found) early, while uploads go on
+        if self._size < FLUSH_AT:
+            return False
+        if self._maybe_renamed(key, self._pending[key]):
+            self._held.add(key)
+            self._size -= len(self._pending[key])
+            return False
+        return True
+
+    def _start_due(self, final: bool, keys: Sequence[str] | None = None) -> None:
+        """Start jobs for the albums (all, or `keys`) whose members may go now."""
+        busy = {job.key for job in self._running.values()}
+        for key in list(self._pending) if keys is None else dict.fromkeys(keys):
+            if not final and len(self._running) >= MAX_RUNNING:
+                return
+            if key in busy or not self._due(key, final):
                 continue
-            album = self._albums[key]
-            try:
-                album_id = self._album_id(album, members)
-                self._add(album_id, [remote for _, remote in members])
-            except Exception as exc:  # any error but a fatal one fails this album only
-                self.report.album_failed(album.title, describe(item_error(exc)))
-                continue
-            self._record(key, [identity for identity, _ in members])
-        waiting = {identity for members in self._pending.values() for identity, _ in members}
+            members = self._pending.pop(key)
+            if key not in self._held:
+                self._size -= len(members)
+            self._held.discard(key)
+            self._started.add(key)
+            self._start(key, members)
+            busy.add(key)
+
+    def _start(self, key: str, members: list[tuple[str, str]]) -> None:
+        album = self._albums[key]
+        known = self._remote.get(key)
+        info = None
+        if known is None:
+            info = self.state.album_info(self.gallery.target, key)
+            if info is None and self._may_rename:
+                try:
+                    known = self._renamed(album, members)
+                except Exception as exc:  # any error but a fatal one fails this album only
+                    self.report.album_failed(album.title, describe(item_error(exc)))
+                    return
+                if known is not None:
+                    self._remote[key] = known
+        job = _Job(key, album, members, info)
+        remote_ids = list(dict.fromkeys(remote for _, remote in members))
+        self._running[self._pool.submit(self._work, album, remote_ids, known, info)] = job
+
+    def _work(self, album: Album, remote_ids: list[str], known: str | None,
+              info: AlbumRecord | None) -> _Outcome:
+        """In a worker: the album's remote id and the members added, or the error that
+        stopped it (any error: the main thread judges it, see `_finished`)."""
+        remote = known
+        try:
+            if remote is None:
+                remote = self.gallery.ensure_album(album, info.remote_id if info else None)
+            step = max(1, self.gallery.capabilities.max_batch)
+            for start in range(0, len(remote_ids), step):
+                self.gallery.add_to_album(remote, remote_ids[start:start + step])
+        except Exception as exc:
+            return _Outcome(remote, exc)
+        return _Outcome(remote, None)
+
+    def _finished(self, future: Future[_Outcome]) -> None:
+        """Record a finished job. A fatal error (credentials refused, target gone, disk
+        full) is raised again, to stop the run; any other fails this album only."""
+        job = self._running.pop(future)
+        if future.cancelled():  # the run was abandoned
+            return
+        outcome = future.result()
+        target = self.gallery.target
+        if outcome.remote_id is not None and job.key not in self._remote:
+            info = job.info
+            if info is None or outcome.remote_id != info.remote_id:
+                self.state.put_album(target, job.key, job.album.title, outcome.remote_id,
+                                     info.members if info else 0)
+            self._remote[job.key] = outcome.remote_id
+        waiting = {i for members in self._pending.values() for i, _ in members}
+        waiting |= {i for running in self._running.values() for i, _ in running.members}
         self._current = {i: k for i, k in self._current.items() if i in waiting}
+        if outcome.error is None:
+            self._record(job.key, [identity for identity, _ in job.members])
+        elif faults.fatal(outcome.error) is not None:
+            raise outcome.error
+        else:
+            self.report.album_failed(job.album.title, describe(outcome.error))
 
     # -- which remote album ----------------------------------------------------------------
 
@@ -142,22 +282,6 @@ class AlbumSync:
                                  if self.state.album_info(target, k) is not None)
             views.append(Member(recorded, self._current.get(identity, frozenset())))
         return views
-
-    def _album_id(self, album: Album, members: list[tuple[str, str]]) -> str:
-        if album.key not in self._remote:
-            target = self.gallery.target
-            info = self.state.album_info(target, album.key)
-            can_rename = info is None and self._renamer is not None
-            renamed = self._renamed(album, members) if can_rename else None
-            if renamed is not None:
-                remote = renamed
-            else:
-                remote = self.gallery.ensure_album(album, info.remote_id if info else None)
-                if info is None or remote != info.remote_id:
-                    self.state.put_album(target, album.key, album.title, remote,
-                                         info.members if info else 0)
-            self._remote[album.key] = remote
-        return self._remote[album.key]
 
     def _renamed(self, album: Album, members: list[tuple[str, str]]) -> str | None:
         """Move a renamed album's mapping to its new key (and rename it on the gallery)."""
@@ -184,12 +308,6 @@ class AlbumSync:
         return remote
 
     # -- adding and recording --------------------------------------------------------------
-
-    def _add(self, album_id: str, remote_ids: list[str]) -> None:
-        unique = list(dict.fromkeys(remote_ids))
-        step = max(1, self.gallery.capabilities.max_batch)
-        for start in range(0, len(unique), step):
-            self.gallery.add_to_album(album_id, unique[start:start + step])
 
     def _record(self, album_key: str, identities: list[str]) -> None:
         target = self.gallery.target

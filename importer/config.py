@@ -15,7 +15,6 @@ from dataclasses import asdict, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BeforeValidator,
     ConfigDict,
@@ -43,6 +42,9 @@ class ImmichSettings:
     api_key: StrictStr | None = None
     timeout: StrictFloat = Field(default=120.0, gt=0, le=3600)
     """Seconds without progress (answer or upload) before a request is retried."""
+    adaptive: StrictBool = True
+    """Uploads at once adapt to Immich's answer times (1 to twice `workers`); false: always
+    `workers`."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -266,6 +268,8 @@ def load_file(path: Path, env: Mapping[str, str]) -> Settings:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    import yaml  # only with --config: not part of every run's start-up
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

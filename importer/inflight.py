@@ -1,5 +1,4 @@
-"""Uploads in flight, by checksum: the same bytes are never sent twice at once; and the
-look-up of which bytes the state or the target already holds.
+"""Uploads in flight, by checksum: the same bytes are never sent twice at once.
 
 Two items of one export can carry identical bytes (a photo uploaded twice to Google, the
 same original under two edits). One at a time, the second finds the first in the state and
@@ -12,36 +11,10 @@ is then looked up again (found, it is adopted; if the first upload failed, it go
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from adapters.base import Gallery
-from importer.model import PreparedAsset
-from importer.state import State
-
 T = TypeVar("T")
-
-
-def known_remote_ids(state: State, gallery: Gallery, assets: Sequence[PreparedAsset]
-                     ) -> tuple[dict[str, str], Exception | None]:
-    """Remote ids of the assets' checksums: our state first, then one bulk look-up on the
-    target for the rest (its error, if it failed, is returned for the caller to judge)."""
-    target = gallery.target
-    known: dict[str, str] = {}
-    unknown: list[str] = []
-    for asset in assets:
-        for sha1 in asset.primary.checksums:
-            remote_id = state.remote_by_checksum(target, sha1)
-            if remote_id is not None:
-                known[sha1] = remote_id
-            else:
-                unknown.append(sha1)
-    if unknown and gallery.capabilities.checksum_lookup:
-        try:
-            known.update(gallery.find_existing(unknown))
-        except Exception as exc:
-            return known, exc
-    return known, None
 
 
 class Claims(Generic[T]):

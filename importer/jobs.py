@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from importer import faults
 from importer.config import MetadataSettings
@@ -40,8 +41,11 @@ class Prepared:
 
 @dataclass
 class Send:
-    """What a send job carries: its items, and the checksum claims it holds."""
+    """A send job: what a sender runs (`fn(*args)`), the items it carries, and the
+    checksum claims it holds."""
 
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
     jobs: list[tuple[Action, PreparedAsset | None]]
     tokens: list[int] = field(default_factory=list)
 

@@ -429,6 +429,11 @@ class State:
         return AlbumRecord(str(data["remote_id"]), str(data.get("title", "")),
                            members if isinstance(members, int) else None)
 
+    def has_albums(self, target: str) -> bool:
+        """Whether any album is recorded for `target` (none yet: no album can be a rename)."""
+        prefix = f"{target}\n"
+        return any(key.startswith(prefix) for key in self._tables["albums"])
+
     def put_album(self, target: str, album_key: str, title: str, remote_id: str,
                   members: int | None = None) -> None:
         """`members` counts items recorded in the album (states before it had none)."""

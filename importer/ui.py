@@ -12,24 +12,17 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from importer.model import FileOutcome
 from importer.report import RunReport
 from importer.safetext import shown
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -44,32 +37,47 @@ class RichProgress:
     def __init__(self, expected: Callable[[], int | None], out: Console | None = None) -> None:
         self._expected = expected
         self._console = out or console(stderr=True)
+        self._progress: Progress | None = None
         # Only for a person at a terminal: with stdout redirected (a container's log, cron,
-        # `| tee`) a live bar would end up as control codes in someone's log.
-        self._enabled = self._console.is_terminal and sys.stdout.isatty()
-        self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            MofNCompleteColumn(), DownloadColumn(), TimeElapsedColumn(),
-            console=self._console, transient=True, disable=not self._enabled,
-        )
+        # `| tee`) a live bar would end up as control codes in someone's log; and then
+        # rich.progress is not even loaded.
+        if self._console.is_terminal and sys.stdout.isatty():
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                MofNCompleteColumn(), DownloadColumn(), TimeElapsedColumn(),
+                console=self._console, transient=True,
+            )
         self._task: TaskID | None = None
         self._bytes = 0
 
     def __enter__(self) -> RichProgress:
-        self._progress.start()
-        self._task = self._progress.add_task("importing", total=None)
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("importing", total=None)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()
 
     def expect(self, total: int | None) -> None:
-        if self._task is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=total)
 
     def advance(self, outcome: FileOutcome, size: int) -> None:
-        if self._task is None or outcome is FileOutcome.UNMATCHED_JSON:
+        if (self._progress is None or self._task is None
+                or outcome is FileOutcome.UNMATCHED_JSON):
             return
         total = self._expected()
         self._progress.update(self._task, advance=1, total=total,

@@ -11,23 +11,34 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from timezonefinder import TimezoneFinder
-
 from importer.model import GeoPoint
+
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder as Finder
+
+TimezoneFinder: type[Finder] | None = None
+"""timezonefinder's class, imported on first use, not at start-up: it pulls in numpy
+(~0.1 s of a run's start, and a re-run with nothing new never needs it)."""
 
 _local = threading.local()
 _creating = threading.Lock()
 
 
-def _finder() -> TimezoneFinder:
+def _finder() -> Finder:
     """One finder per thread: timezonefinder documents its instances as not thread-safe.
     They are made one at a time: loading one parses headers with `ast`, and CPython 3.11
     parsing in two threads at once fails ("AST constructor recursion depth mismatch")."""
-    finder: TimezoneFinder | None = getattr(_local, "finder", None)
+    global TimezoneFinder
+    finder: Finder | None = getattr(_local, "finder", None)
     if finder is None:
         with _creating:
+            if TimezoneFinder is None:
+                from timezonefinder import TimezoneFinder as loaded
+
+                TimezoneFinder = loaded
             finder = TimezoneFinder()
         _local.finder = finder
     return finder

@@ -7,6 +7,9 @@ not unique, API keys with permissions and the real 401/403/400 messages, the mul
 field-order gotcha for sidecars, live-photo links hiding the motion part, `PUT` edits
 locked against later metadata extraction, paginated metadata search. Every request and
 every success answer is validated against the OpenAPI file of the dialect served.
+
+`cost=CostModel()` (opt-in, for the benchmark) charges every request what a real Immich
+spends on it (tests/fakes/immich_cost.py); without it the fake answers at once.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tests.fakes.immich_cost import CostModel
 from tests.fakes.immich_model import (
     IMAGE_EXTENSIONS,
     SIDECAR_EXTENSIONS,
@@ -55,8 +60,9 @@ def to_hex(checksum: str) -> str | None:
 
 class FakeImmich(FakeServer):
     def __init__(self, dialect: str = "v3", version: tuple[int, int, int] | None = None,
-                 exif_delay: float = 0.0) -> None:
+                 exif_delay: float = 0.0, cost: CostModel | None = None) -> None:
         super().__init__(SPECS[dialect], prefix="/api")
+        self.cost = cost
         self.v2 = dialect == "v2"
         self.version = version or VERSIONS[dialect]
         self.exif_delay = exif_delay
@@ -65,6 +71,10 @@ class FakeImmich(FakeServer):
         self.assets: dict[str, Asset] = {}
         self.albums: dict[str, Album] = {}
         self._by_checksum: dict[tuple[str, str], str] = {}
+        self.checksum_headers: list[str | None] = []
+        """`x-immich-checksum` of each upload as it arrived (None: not sent)."""
+        self.form_orders: list[list[str]] = []
+        """The order of each upload's form parts, as they arrived."""
         self.originals = self.storage / "originals"
         self.originals.mkdir()
         self.user, self.api_key = self.add_user("importer@example.com")
@@ -112,6 +122,15 @@ class FakeImmich(FakeServer):
         return super().validate(request, content_type)
 
     def dispatch(self, request: Request) -> Response:
+        if self.cost is None:
+            return self._dispatch(request)
+        self._charge(request)
+        response = self._dispatch(request)
+        self.cost.served(request.method, request.op.template if request.op else request.route,
+                         request.received, time.monotonic())
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         try:
             return super().dispatch(request)
         except Exception:
@@ -119,6 +138,23 @@ class FakeImmich(FakeServer):
                 self.violations.append(f"fake crashed on {request.method} {request.path}: "
                                        + traceback.format_exc())
             return self._error(500, "Internal server error")
+
+    def _charge(self, request: Request) -> None:
+        """The cost model's bill for this request (before the handler answers)."""
+        assert self.cost is not None
+        found = self.spec.find(request.method, request.route)
+        if found is None:
+            return
+        op = found[0]
+        if op.security:
+            self.cost.authenticate()
+        self.cost.before_body(request.method, op.template, request.headers)
+        body = request.json if isinstance(request.json, dict) else {}
+        items = len(body.get("ids") or body.get("assets") or ())
+        size = sum(f.size for value in (request.form or {}).values()
+                   for f in (value if isinstance(value, list) else [value])
+                   if isinstance(f, UploadedFile))
+        self.cost.charge(request.method, op.template, size, items)
 
     def check_response(self, request: Request, response: Response) -> None:
         """The spec describes success bodies only; errors carry NestJS's shape."""

@@ -18,6 +18,7 @@ def register(fake: FakeImmich) -> None:
     _server(fake)
     _uploads(fake)
     _assets(fake)
+    _bulk_update(fake)
     _albums(fake)
     _album_changes(fake)
     _search(fake)
@@ -68,6 +69,8 @@ def _uploads(fake: FakeImmich) -> None:
         user = fake._user(request)
         with fake.lock:
             header = request.headers.get("x-immich-checksum")
+            fake.checksum_headers.append(header)
+            fake.form_orders.append(list(request.form_order))
             early = fake.find_checksum(user.id, to_hex(header)) if header else None
             if early is not None:  # answered before the body is even looked at
                 fake.discard(request)
@@ -143,6 +146,25 @@ def _assets(fake: FakeImmich) -> None:
                     fake._by_checksum.pop((user.id, asset.checksum), None)
                 else:
                     asset.deleted_at = fake.now()
+        return Response(204)
+
+
+def _bulk_update(fake: FakeImmich) -> None:
+    @fake.route("PUT", "/assets")
+    def update_assets(request: Request) -> Response:
+        """Immich checks access to every id first: one foreign or unknown id refuses all."""
+        user = fake._user(request)
+        body = dict(request.json or {})
+        ids = body.pop("ids")
+        with fake.lock:
+            assets = [fake.assets.get(i) for i in ids]
+            if any(a is None or a.owner_id != user.id for a in assets):
+                return fake._error(400, "Not found or no asset.update access")
+            for asset in assets:
+                assert asset is not None
+                problem = _apply_update(fake, user.id, asset, body)
+                if problem:
+                    return fake._error(400, problem)
         return Response(204)
 
 

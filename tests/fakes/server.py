@@ -63,6 +63,8 @@ class Request:
     form_order: list[str] = field(default_factory=list)
     op: Operation | None = None
     params: dict[str, str] = field(default_factory=dict)
+    received: float = field(default_factory=time.monotonic)
+    """When its headers arrived (before the body was read)."""
 
     def files(self, name: str) -> list[UploadedFile]:
         value = (self.form or {}).get(name)

@@ -208,3 +208,34 @@ def test_simulated_full_state(tmp_path: Path, export: GeneratedExport,
     monkeypatch.undo()
     assert main(["import", *map(str, export.sources), "--to", f"folder:{library}"]) == 0
     check_exact(library, export)
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_simulated_full_disk_while_an_album_is_made(
+        tmp_path: Path, export: GeneratedExport, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+    """Albums are made while uploads go on (issue 14), so a disk can fill up in the middle
+    of making one: its file is cut short as a real full disk cuts it. The next run must
+    use the album's own folder, not leave it empty beside a `(2)`."""
+    real_write = Path.write_text
+    writes = Counter[str]()
+
+    def write_text(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if self.name.startswith(".album.json"):
+            writes["n"] += 1
+            if writes["n"] == fail_at:
+                real_write(self, "", *args, **kwargs)
+                raise _no_space(str(self))
+        return real_write(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    library, report = tmp_path / "library", tmp_path / "report.json"
+    code = main(["import", *map(str, export.sources), "--to", f"folder:{library}",
+                 "--report", str(report)])
+    out, err = capsys.readouterr()
+    check_stopped(code, out, err, report, "no space left")
+    assert writes["n"] >= fail_at  # album jobs run side by side: another may be made
+    monkeypatch.undo()
+    assert main(["import", *map(str, export.sources), "--to", f"folder:{library}"]) == 0
+    check_exact(library, export)
+    assert sorted(p.name for p in (library / "albums").iterdir()) == sorted(export.albums)

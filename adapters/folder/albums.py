@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,10 +47,17 @@ class AlbumFolders:
         return self._meta[name]
 
     def _write_meta(self, name: str, album: Album) -> None:
+        """Written aside, then moved into place: a full disk never leaves a truncated file
+        (an album folder whose file cannot be read is taken for someone else's)."""
         data = {"key": album.key, "title": album.title, "description": album.description}
-        (self.folder / name / _META).write_text(
-            json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        path = self.folder / name / _META
+        part = path.with_name(_META + ".part")
+        try:
+            part.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(part, path)
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
         self._meta[name] = data
 
     def ensure(self, album: Album, known_id: str | None) -> str:
@@ -69,7 +77,11 @@ class AlbumFolders:
                 (self.folder / name).mkdir(parents=True)
             except OSError as exc:
                 raise GalleryError(f"{self.folder / name}: cannot create: {exc.strerror}") from None
-            self._write_meta(name, album)
+            try:
+                self._write_meta(name, album)
+            except OSError:  # a folder without its file is no album: leave none behind
+                shutil.rmtree(self.folder / name, ignore_errors=True)
+                raise
             return name
         raise GalleryError(f"{self.folder}: too many albums titled {album.title!r}")
 

@@ -39,7 +39,6 @@ from importer.safetext import shown
 from importer.sources.parts import SourceError
 from importer.state import StateError
 from importer.ui import console
-from importer.watch import health, run_watch
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError,
@@ -176,6 +175,8 @@ def _add_watch(commands: Any) -> None:
         flags = {"inbox": args.inbox, "interval": args.interval, "settle": args.settle,
                  "log_format": args.log_format}
         settings = merge_section(settings_from(args), "watch", flags)
+        from importer.watch import run_watch  # only for this command (start-up, issue 14)
+
         return run_watch(settings, once=args.once, web=args.web, config_file=args.config)
 
     watch.set_defaults(handler=handle)
@@ -193,6 +194,8 @@ def _add_health(commands: Any) -> None:
         except USAGE_ERRORS as exc:  # exit 2 is reserved in Docker health checks
             out.print(f"unhealthy: {exc}", markup=False)
             return EXIT_FAILED
+        from importer.watch import health
+
         return health(settings, out)
 
     check.set_defaults(handler=handle)

@@ -13,6 +13,12 @@ from pathlib import Path
 from tests.conftest import REPO, SAMPLE
 
 HEAVY = ("timezonefinder", "numpy", "rich.progress", "yaml")
+OTHER_COMMANDS = ("importer.watch", "importer.web", "importer.sources.picker",
+                  "importer.google_auth", "importer.reclaim.", "playwright", "google.",
+                  "googleapiclient", "jinja2", "starlette", "uvicorn")
+"""What `import` itself never needs: the other commands and their libraries (watch, the
+web page, the Picker, Google sign-in, reclaim's planning and browser). `importer.reclaim`
+itself (one exception class) and `importer.reclaim.command` (its arguments) may load."""
 PROBE = """
 import json, sys
 from importer.cli import main
@@ -35,3 +41,13 @@ def test_rerun_with_nothing_new_loads_no_heavy_library(tmp_path: Path) -> None:
     assert again["code"] == 0
     loaded = [m for m in again["modules"] if m.startswith(HEAVY)]  # type: ignore[union-attr]
     assert loaded == []
+
+
+def test_import_loads_no_other_commands_code(tmp_path: Path) -> None:
+    library = f"folder:{tmp_path / 'library'}"
+    for _ in range(2):  # a first import, and a re-run with nothing new
+        done = run_cli("import", str(SAMPLE), "--to", library)
+        assert done["code"] == 0
+        loaded = [m for m in done["modules"]  # type: ignore[union-attr]
+                  if m.startswith(OTHER_COMMANDS) and m != "importer.reclaim.command"]
+        assert loaded == []

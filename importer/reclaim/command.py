@@ -15,8 +15,6 @@ from rich.console import Console
 
 from importer.config import ConfigError, Settings, build_settings
 from importer.reclaim import ReclaimError
-from importer.reclaim.planfile import latest_plan
-from importer.reclaim.planning import PlanRequest, make_plan, require_target
 from importer.run import state_path
 from importer.state import State
 from importer.ui import console
@@ -84,12 +82,17 @@ def _dispatch(settings: Settings, args: argparse.Namespace, out: Console) -> int
         from importer.reclaim.apply import apply_plan
 
         return apply_plan(settings, _plan_to_apply(settings, args.apply), out)
+    from importer.reclaim.planning import PlanRequest, make_plan  # not on every start-up
+
     days = settings.reclaim.older_than_days if args.older_than is None else args.older_than
     make_plan(settings, PlanRequest(days, args.limit, args.plan), out)
     return 0
 
 
 def _plan_to_apply(settings: Settings, given: str) -> Path:
+    from importer.reclaim.planfile import latest_plan
+    from importer.reclaim.planning import require_target
+
     if given != LATEST:
         return Path(given).expanduser()
     require_target(settings)

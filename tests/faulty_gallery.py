@@ -84,7 +84,7 @@ class FaultyGallery:
     def capabilities(self) -> Any:
         return self.inner.capabilities
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             self._calls[method] = number = self._calls.get(method, 0) + 1
             fault = next((f for f in self.faults if f.method == method and f.call == number),
@@ -93,7 +93,7 @@ class FaultyGallery:
                 self.fired.append(fault)
         if fault is not None and not fault.after:
             raise fault.exception()
-        result = getattr(self.inner, method)(*args)
+        result = getattr(self.inner, method)(*args, **kwargs)
         if fault is not None:
             raise fault.exception()
         return result

@@ -66,10 +66,10 @@ class Lookups:
               last: bool) -> int:
         """How many queued items to look up now (0: keep collecting). One look-up at a
         time, and it goes: with a full batch; with all that is left once nothing more is
-        being prepared and `last` (the source is read, or the run cannot take more items
-        before these are sent); or when the uploads queued run low (fewer than two rounds
+        being prepared and `last` (the source is read, or no sender has work: nothing else
+        would move the run on); or when the uploads queued run low (fewer than two rounds
         of the `senders`), so the answer is back before they run dry, in whole upload
-        batches of `batch` items."""
+        batches of `batch` items. Batches grow by themselves while the senders are busy."""
         waiting = len(self.queued)
         if not waiting or self.running:
             return 0

@@ -242,7 +242,7 @@ class Pipeline:
             self._guarded(self.albums.poll, [])
         ready = 0 if self.report.stopped else self._lookups.ready(
             bool(self._preparing), sum(len(s.jobs) for s in self._sending.values()),
-            self._uploads, upload_batch(self.gallery), self._draining or self._over_limits())
+            self._uploads, upload_batch(self.gallery), self._draining or not self._sending)
         if ready:
             self._check_batch(ready)
             return

@@ -181,3 +181,26 @@ def test_uploads_at_once_grow_while_the_server_keeps_pace(
         assert 2 < stats["uploads at once max"] <= 4
     else:
         assert stats["uploads at once max"] == stats["uploads at once"] == 2
+
+
+def test_look_ups_batch_themselves_while_the_uploads_keep_the_server_busy(
+        tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items are hashed much faster than a server takes them: the in-flight limit is
+    reached at once and the uploads set the pace. Look-ups must then wait until the
+    uploads queued run low and take all that was hashed meanwhile, not go for the one or
+    two items that made room (issue 14: 67 look-ups for 244 items when they did)."""
+    from tests.fakes.server import Faults
+
+    items = make_items(200, seed=8, albums=0)
+    export = write_folder(tmp_path / "export", items)
+    with FakeImmich("v3") as fake:
+        assert isinstance(fake, FakeImmich)
+        monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
+        fake.faults = Faults(delay=0.02)
+        result = cli("import", export.sources[0], "--to", f"immich:{fake.url}", "--state",
+                     tmp_path / "state.sqlite", "--workers", "4")
+        assert result.code == 0, result.out
+        counts = counted(fake)
+        assert fake.rejected == [] and fake.violations == []
+    assert counts["POST /assets"] == len(items)
+    assert counts["bulk check"] <= len(items) / 16, counts  # 8-9; 19 when they did

@@ -28,7 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_immich import FakeProcess, machine  # noqa: E402
+from bench.immich_report import machine  # noqa: E402
+from bench.immich_runs import fake_immich  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from tests.exportgen import PRODUCT, unique_jpeg  # noqa: E402
 
@@ -82,10 +83,12 @@ def measure(code: Path, root: Path, export: Path, link_mbps: float
                             "--state", str(root / "folder.sqlite")], env)
     shutil.rmtree(root / "lib")
     (root / "folder.sqlite").unlink()
-    with FakeProcess.running(link_mbps=link_mbps) as fake:
+    with fake_immich(cost=False, link_mbps=link_mbps) as fake:
         env["IMMICH_API_KEY"] = fake.key
         slow = peak_mb(code, ["import", str(export), "--to", f"immich:{fake.url}",
                               "--state", str(root / "immich.sqlite")], env)
+    if fake.summary.get("problems"):
+        raise SystemExit(f"the fake saw bad requests: {fake.summary['problems']}")
     (root / "immich.sqlite").unlink()
     return [("folder library (same disk)", folder),
             (f"fake Immich reading at most {link_mbps:g} Mbit/s", slow)]

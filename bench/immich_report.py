@@ -175,7 +175,8 @@ only): round trips overlap up to the 10 database connections, the event loop and
 cores do not. The raw baseline took 20.1 s at 2, 10.7–11.4 s at 4, 7.5–8.5 s at 8 and
 7.7 s at 12 uploads at once (load about 5), so the adaptive default settles near 6–7 here;
 on a server that queues sooner it stays lower (tests/test_concurrency.py). At a fixed 4,
-our import trails the raw baseline by about 0.8 s: ~0.1 s more start-up (imports), ~0.2 s
+our import trails the raw baseline by 0.4–0.8 s (measured while issue 14 was built and
+again after it was fitted into issue 9's pipeline): ~0.1 s more start-up (imports), ~0.2 s
 to the first upload (connecting, listing the export, loading the time-zone data for the
 first GPS position, the first look-up) and slightly fewer uploads in flight (3.7 instead
 of 3.8 on average: our client has more threads wanting the interpreter lock)."""

@@ -66,6 +66,7 @@ def test_first_import_is_an_upload_per_item_and_a_constant_per_batch(
         0, 0, 0), counts
     albums = len(export.albums)
     assert counts["album create"] == albums and counts["album add"] <= 2 * albums
+    assert counts["GET /api/users/me"] == 1  # asked once, however many album jobs at once
     assert counts["bulk check"] <= len(items) / 4  # in batches
 
 

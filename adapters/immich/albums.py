@@ -43,6 +43,7 @@ class AlbumDirectory:
         self._user_id: str | None = None
         self._listing: list[dict[str, Any]] | None = None  # v2: every album, once a run
         self._lock = threading.Lock()
+        self._asking_user = threading.Lock()  # album jobs run side by side: ask once
 
     def ensure(self, album: Album, known_id: str | None) -> str:
         if known_id is not None and self._exists(known_id):
@@ -74,10 +75,11 @@ class AlbumDirectory:
 
     def user_id(self) -> str:
         """Whose albums are ours; asked once, and only when an album is looked up."""
-        if self._user_id is None:
-            me = self.api.json("GET", "/users/me", "reading the API key's user")
-            self._user_id = str(me["id"])
-        return self._user_id
+        with self._asking_user:
+            if self._user_id is None:
+                me = self.api.json("GET", "/users/me", "reading the API key's user")
+                self._user_id = str(me["id"])
+            return self._user_id
 
     def _create(self, album: Album) -> str:
         """`POST /albums` is the one call that is not safe to repeat: when its answer is

@@ -102,7 +102,8 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="another checkout to measure beside")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
-    at_start = machine()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    at_start = f"{machine()}, load average {load} at the start"
     with tempfile.TemporaryDirectory(prefix="bench-memory-", dir=REPO / "bench") as scratch:
         root = Path(scratch)
         export = write_export(root / "export", args.count, args.size_mb * MB)

@@ -93,7 +93,9 @@ class AlbumSync:
     `flush`. An album's first members go as soon as they are uploaded, so albums are made
     early; later ones in batches (`FLUSH_AT`) and the rest at the end of the run. On a
     gallery that renames albums, a new album of a library that has albums on it waits
-    for a batch, so the rename rule sees enough members (see the module docstring)."""
+    for a batch, so the rename rule sees enough members (see the module docstring).
+    Any error of a job fails that album only, except a fatal one (`faults.fatal`), which
+    is raised on the main thread once the job is recorded, to stop the run."""
 
     def __init__(self, gallery: Gallery, state: State, report: RunReport,
                  workers: int = 2, whole_renames: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""`status` and `verify`: what the state holds, and whether the target agrees."""
+"""`status`, `verify` and `restore-state`: what the state holds, whether the target agrees,
+and getting a damaged state back from its last backup."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from adapters import open_target
 from adapters.base import VerifyStatus
+from importer import statefile
 from importer.config import ConfigError, Settings
 from importer.run import default_state_path, state_path
 from importer.state import State, TargetRecord, now_iso
@@ -44,8 +46,12 @@ def status_data(path: Path) -> dict[str, Any]:
         }
 
 
+def _chosen_state(settings: Settings) -> Path:
+    return state_path(settings) if settings.state or settings.to else default_state_path(None)
+
+
 def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:
-    path = state_path(settings) if settings.state or settings.to else default_state_path(None)
+    path = _chosen_state(settings)
     if not path.exists():
         if as_json:
             out.print_json(data={"state": str(path), "items": 0, "counts": {}, "runs": []})
@@ -141,3 +147,19 @@ def _verify_batch(state: State, target: str, check: Checker,
                 state.put(record.with_target(target, replace(on_target, verified_at=None)))
     return ok, bad
 
+
+
+def restore_state(settings: Settings, out: Console) -> int:
+    """Replace the state with its newest intact backup; the old file is kept aside."""
+    path = _chosen_state(settings)
+    lock = statefile.acquire_lock(path)
+    try:
+        used, aside = statefile.restore(path)
+    finally:
+        lock.close()
+    out.print(f"Restored {path} from {used.name}.", markup=False)
+    if aside is not None:
+        out.print(f"The state that was there is kept as {aside.name}.", markup=False)
+    out.print("Run the import again: items imported after that backup are found again by "
+              "checksum and not copied twice.", markup=False)
+    return 0

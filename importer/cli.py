@@ -19,7 +19,7 @@ from rich.console import Console
 
 from adapters.base import AuthError, TargetUnavailable
 from importer import __version__
-from importer.admin import show_status, verify
+from importer.admin import restore_state, show_status, verify
 from importer.config import ConfigError, Settings, build_settings
 from importer.run import run_import
 from importer.sources.parts import SourceError
@@ -81,7 +81,16 @@ def _add_verify(commands: Any) -> None:
     ver.set_defaults(handler=lambda args, out: verify(settings_from(args), out))
 
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify)
+def _add_restore_state(commands: Any) -> None:
+    restore = commands.add_parser(
+        "restore-state", help="put the newest intact backup of a damaged state in its place")
+    restore.add_argument("--to", metavar="TARGET", help="target whose default state to restore")
+    common_options(restore)
+    restore.set_defaults(handler=lambda args, out: restore_state(settings_from(args), out))
+
+
+COMMANDS: tuple[Callable[[Any], None], ...] = (_add_import, _add_status, _add_verify,
+                                               _add_restore_state)
 
 
 def build_parser() -> argparse.ArgumentParser:

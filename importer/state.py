@@ -3,14 +3,16 @@
 Reruns consult this instead of listing the gallery, so it must survive crashes (each item
 is committed when done, WAL journal) and stay readable by other tools (values are JSON
 text, never pickles: opening a state file cannot run code). One run at a time holds it,
-enforced with an advisory lock that the kernel drops if the process dies.
+enforced with an advisory lock that the kernel drops if the process dies. The file's own
+health, privacy and backups are `statefile`'s.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
+import dataclasses
 import json
-import os
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -21,16 +23,16 @@ from typing import Any, TextIO
 
 from sqlitedict import SqliteDict
 
+from importer import statefile
+from importer.statefile import StateDamaged, StateError, StateLocked
+
+__all__ = ["SCHEMA_VERSION", "AlbumRecord", "ItemRecord", "State", "StateDamaged",
+           "StateError", "StateLocked", "TargetRecord"]
+
 SCHEMA_VERSION = 1
 _TABLES = ("meta", "items", "albums", "runs")
-
-
-class StateError(Exception):
-    """The state cannot be used; the message names the file."""
-
-
-class StateLocked(StateError):
-    pass
+# sqlitedict logs every SQLite error with its stack on its own; we report them in one line.
+logging.getLogger("sqlitedict").disabled = True
 
 
 def _encode(value: Any) -> str:
@@ -58,6 +60,8 @@ class TargetRecord:
     archived: bool = False
     synced: dict[str, Any] = field(default_factory=dict)
     live_video_id: str | None = None
+    live_video_sha1: str | None = None
+    """SHA-1 of the live photo's motion part as stored (verify checks it)."""
     from_file: tuple[str, ...] = ()
     verified_at: str | None = None
     error: str | None = None
@@ -68,7 +72,9 @@ class TargetRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetRecord:
-        data = dict(data)
+        """Keys this version does not know (written by a newer one) are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         data["albums"] = tuple(data.get("albums", ()))
         data["from_file"] = tuple(data.get("from_file", ()))
         return cls(**data)
@@ -117,6 +123,34 @@ Migration = Callable[["State"], None]
 MIGRATIONS: dict[int, Migration] = {}
 
 
+class _ReadOnlyTable:
+    """A table read straight through sqlite3 (status, dry runs): no worker thread, short
+    lock waits, writes refused by the connection itself."""
+
+    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+        self.conn, self.name = conn, name
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql.format(table=self.name), args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
+    def get(self, key: str, default: Any = None) -> Any:
+        rows = self._rows('SELECT value FROM "{table}" WHERE key = ?', (key,))
+        return _decode(rows[0][0]) if rows else default
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for key, value in self._rows('SELECT key, value FROM "{table}" ORDER BY rowid'):
+            yield key, _decode(value)
+
+    def __len__(self) -> int:
+        rows = self._rows('SELECT COUNT(*) FROM "{table}"')
+        return int(rows[0][0]) if rows else 0
+
+
 class State:
     """Owns the state file; everything else goes through these methods."""
 
@@ -128,67 +162,62 @@ class State:
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self._writable = False
+        self._dirty = False
         if readonly and not path.exists():
             self._tables = {name: {} for name in _TABLES}
             return
-        if not readonly:
-            self._acquire_lock()
         try:
-            self._open_tables()
-            self._check_schema()
+            if not readonly:
+                self._lock_file = statefile.acquire_lock(path)
+                statefile.private_file(path)
+            statefile.check_health(path)
+            with self._reading():
+                self._open_tables()
+                self._check_schema()
+        except OSError as exc:
+            self.close()
+            raise StateError(f"{path}: cannot open the state: {exc.strerror}") from None
         except BaseException:
             self.close()
             raise
+        self._writable = not readonly
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def _acquire_lock(self) -> None:
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite errors and records of the wrong shape become one line naming the file."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
-        except OSError as exc:
-            raise StateError(f"{self.path}: cannot create the state: {exc.strerror}") from exc
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise StateLocked(
-                f"{self.path}: another run is using this state (pid {holder}); "
-                "wait for it to finish"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
-        self._lock_file = lock
+            yield
+        except StateError:
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StateError(f"{self.path}: another program holds the state locked; "
+                                 "try again when it is done") from None
+            raise statefile.damaged(self.path, str(exc)) from None
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise statefile.damaged(self.path, f"{type(exc).__name__}: {exc}"[:200]) from None
 
     def _open_tables(self) -> None:
-        flag = "r" if self.readonly else "c"
+        if self.readonly:
+            self._reader = statefile.connect(self.path, query_only=True)
+            self._tables = {name: _ReadOnlyTable(self._reader, name) for name in _TABLES}
+            return
         for name in _TABLES:
-            try:
-                table = SqliteDict(
-                    str(self.path), tablename=name, flag=flag, journal_mode="WAL",
-                    encode=_encode, decode=_decode, outer_stack=False,
-                )
-            except RuntimeError:
-                table = {}  # read-only open of a state that never had this table
-            except Exception as exc:
-                raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
-            if not self.readonly:
-                # WAL + NORMAL: a commit survives the process being killed, cheaply.
-                table.conn.execute("PRAGMA synchronous=NORMAL")
+            table = SqliteDict(
+                str(self.path), tablename=name, flag="c", journal_mode="WAL",
+                encode=_encode, decode=_decode, outer_stack=False,
+            )
+            # WAL + NORMAL: a commit survives the process being killed, cheaply.
+            table.conn.execute("PRAGMA synchronous=NORMAL")
             self._tables[name] = table
-        if not self.readonly:
-            self._reader = sqlite3.connect(self.path, check_same_thread=False)
+        self._reader = statefile.connect(self.path)
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
-        try:
-            version = meta.get("schema_version")
-        except Exception as exc:
-            raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
+        version = meta.get("schema_version")
         if version is None:
             if not self.readonly:
                 meta["schema_version"] = SCHEMA_VERSION
@@ -213,6 +242,7 @@ class State:
         return int(self._tables["meta"].get("schema_version", SCHEMA_VERSION))
 
     def close(self) -> None:
+        """Release everything; a state this run changed gets its backup copy first."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -220,9 +250,14 @@ class State:
             if isinstance(table, SqliteDict):
                 table.close()
         self._tables = {}
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        try:
+            if self._writable and self._dirty:
+                self._writable = False
+                statefile.backup(self.path)
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
 
     def __enter__(self) -> State:
         return self
@@ -235,26 +270,47 @@ class State:
     def get(self, identity: str) -> ItemRecord | None:
         """Planning asks once per item: a direct indexed read (WAL shows it every commit
         made through sqlitedict) instead of a round trip through sqlitedict's thread."""
-        if self._reader is None:
-            data = self._tables["items"].get(identity)
-        else:
-            with self._reader_lock:
-                row = self._reader.execute(
+        with self._reading():
+            if self._reader is None:
+                data = self._tables["items"].get(identity)
+            else:
+                data = self._read_item(self._reader, identity)
+            return None if data is None else ItemRecord.from_json(data)
+
+    def _read_item(self, reader: sqlite3.Connection, identity: str) -> Any:
+        with self._reader_lock:
+            try:
+                row = reader.execute(
                     'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
-            data = None if row is None else _decode(row[0])
-        return None if data is None else ItemRecord.from_json(data)
+            except sqlite3.OperationalError as exc:
+                if self.readonly and "no such table" in str(exc):
+                    return None
+                raise
+        return None if row is None else _decode(row[0])
 
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
         items = self._tables["items"]
         items[record.identity] = record.to_json()
         items.commit()
+        self._dirty = True
         if self._by_checksum is not None:
             self._index(record)
 
+    def delete(self, identity: str) -> None:
+        """Forget an item (its record was merged into another identity's)."""
+        items = self._tables["items"]
+        items.pop(identity, None)
+        items.commit()
+        self._dirty = True
+        if self._by_checksum is not None:
+            self._by_checksum = {k: v for k, v in self._by_checksum.items()
+                                 if v[0] != identity}
+
     def items(self) -> Iterator[ItemRecord]:
-        for _, data in self._tables["items"].items():
-            yield ItemRecord.from_json(data)
+        with self._reading():
+            for _, data in self._tables["items"].items():
+                yield ItemRecord.from_json(data)
 
     def find_by_checksum(self, target: str, sha1: str) -> str | None:
         """Identity of an item already on `target` whose source or written bytes hash to sha1."""
@@ -305,12 +361,14 @@ class State:
         albums = self._tables["albums"]
         albums[f"{target}\n{album_key}"] = value
         albums.commit()
+        self._dirty = True
 
     def drop_album(self, target: str, album_key: str) -> None:
         """Forget a mapping (an album renamed in Google lives on under its new key)."""
         albums = self._tables["albums"]
         albums.pop(f"{target}\n{album_key}", None)
         albums.commit()
+        self._dirty = True
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -318,6 +376,7 @@ class State:
         runs = self._tables["runs"]
         runs[f"{len(runs):08d}"] = summary
         runs.commit()
+        self._dirty = True
 
     def runs(self) -> list[dict[str, Any]]:
         return [value for _, value in sorted(self._tables["runs"].items())]

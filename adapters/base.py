@@ -8,8 +8,8 @@ retries to itself, surfacing only the errors below.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from importer.model import Album, Metadata, PreparedAsset
@@ -51,10 +51,23 @@ class UploadResult:
     applied: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Rewritten:
+    """A target that keeps an item's values in the stored file itself (the folder library)
+    rewrote that file: where it is now (a new date moves it to another date folder) and the
+    SHA-1 of its new bytes, for the state to record."""
+
+    remote_id: str
+    sha1: str
+
+
 class VerifyStatus(enum.StrEnum):
     OK = "ok"
     MISSING = "missing"
     MISMATCH = "mismatch"
+    INCOMPLETE = "incomplete"
+    """The file is right but something that belongs to it is not (the folder library: its
+    XMP sidecar or its library.jsonl entry is missing or says other values)."""
 
 
 class GalleryError(Exception):
@@ -95,8 +108,10 @@ class Gallery(Protocol):
 
     def upload(self, asset: PreparedAsset) -> UploadResult: ...
 
-    def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
-        """Write `fields` ("taken_at", "location", "description") of `metadata`."""
+    def set_metadata(self, remote_id: str, metadata: Metadata,
+                     fields: frozenset[str]) -> Rewritten | None:
+        """Write `fields` ("taken_at", "location", "description") of `metadata`. Galleries
+        return None; a target that rewrote (or moved) the stored file says so."""
         ...
 
     def set_favorite(self, remote_id: str, favorite: bool) -> None: ...
@@ -133,3 +148,41 @@ class BatchUploader(Protocol):
 
 METADATA_FIELDS = frozenset({"taken_at", "location", "description"})
 ALL_FIELDS = METADATA_FIELDS | {"favorite", "archived"}
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """What the state says one item is on a target (for a target that repairs itself)."""
+
+    remote_id: str
+    name: str
+    sha1: str | None = None
+    source_sha1: str | None = None
+    google_url: str | None = None
+    favorite: bool = False
+    archived: bool = False
+    albums: tuple[tuple[Album, str], ...] = ()
+    """Each album the item is recorded in, with the album's remote id."""
+    values: Mapping[str, object] = field(default_factory=dict)
+    """Google's values as last synced ("taken_at", "location", "description")."""
+    live_video_id: str | None = None
+
+
+@dataclass
+class Repairs:
+    """What a target found and mended, and what only the state can fix."""
+
+    moved: dict[str, Rewritten] = field(default_factory=dict)
+    """Remote id the state knows -> where the item is now and its bytes' SHA-1."""
+    missing: list[str] = field(default_factory=list)
+    """Remote ids whose files are gone: import them again from the export."""
+    mended: list[str] = field(default_factory=list)
+    """One line per thing written again (an index entry, a sidecar, an album link)."""
+
+
+@runtime_checkable
+class RepairsItself(Protocol):
+    """Optional: a target that can check cheaply, at every run's start, that it holds what
+    the state says and mend what is only partly there (the folder library)."""
+
+    def repair(self, items: Iterable[StoredItem]) -> Repairs: ...

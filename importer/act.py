@@ -15,6 +15,7 @@ from adapters.base import (
     BatchUploader,
     Gallery,
     GalleryError,
+    Rewritten,
     TargetUnavailable,
     UploadResult,
     UploadStatus,
@@ -45,8 +46,10 @@ def _has_value(metadata: Metadata, field: str) -> bool:
     }[field]
 
 
-def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset[str]) -> None:
-    """Set favorite, archive and metadata that the upload (or the bytes) did not carry."""
+def settle(gallery: Gallery, remote_id: str, metadata: Metadata,
+           done: frozenset[str]) -> Rewritten | None:
+    """Set favorite, archive and metadata that the upload (or the bytes) did not carry;
+    a target that rewrote (or moved) the stored file says where it is now."""
     caps = gallery.capabilities
     if metadata.favorite and caps.favorites and "favorite" not in done:
         gallery.set_favorite(remote_id, True)
@@ -57,8 +60,7 @@ def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset
     fields = frozenset(
         f for f in METADATA_FIELDS - done if supported[f] and _has_value(metadata, f)
     )
-    if fields:
-        gallery.set_metadata(remote_id, metadata, fields)
+    return gallery.set_metadata(remote_id, metadata, fields) if fields else None
 
 
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
@@ -89,12 +91,14 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
     # Only our own written bytes carry our values, and an XMP sidecar never reached it.
     ours = sha1 == prepared.primary.sha1 and prepared.primary.xmp is None
     try:
-        settle(gallery, remote_id, prepared.item.metadata,
-               prepared.carried if ours else frozenset())
+        rewritten = settle(gallery, remote_id, prepared.item.metadata,
+                           prepared.carried if ours else frozenset())
     except FATAL:
         raise
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    if rewritten is not None:
+        remote_id, sha1 = rewritten.remote_id, rewritten.sha1
     return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
                       remote_id, prepared, target_sha1=sha1)
 
@@ -105,17 +109,19 @@ def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
     if isinstance(outcome, GalleryError):
         return ItemResult(action, FileOutcome.FAILED, str(outcome), prepared=prepared)
     try:
-        settle(gallery, outcome.remote_id, prepared.item.metadata,
-               outcome.applied | prepared.carried)
+        rewritten = settle(gallery, outcome.remote_id, prepared.item.metadata,
+                           outcome.applied | prepared.carried)
     except FATAL:
         raise
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    remote_id = rewritten.remote_id if rewritten else outcome.remote_id
+    sha1 = rewritten.sha1 if rewritten else None
     if outcome.status is UploadStatus.CREATED:
-        return ItemResult(action, FileOutcome.IMPORTED, "", outcome.remote_id, prepared,
-                          outcome.live_video_id)
+        return ItemResult(action, FileOutcome.IMPORTED, "", remote_id, prepared,
+                          outcome.live_video_id, sha1)
     return ItemResult(action, FileOutcome.ALREADY_THERE, "target reported a duplicate",
-                      outcome.remote_id, prepared, outcome.live_video_id)
+                      remote_id, prepared, outcome.live_video_id, sha1)
 
 
 def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemResult:
@@ -124,6 +130,7 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemRes
     remote_id = action.previous.remote_id
     metadata = action.item.metadata
     caps = gallery.capabilities
+    rewritten = None
     try:
         if "favorite" in action.changed and caps.favorites:
             gallery.set_favorite(remote_id, metadata.favorite)
@@ -131,9 +138,12 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemRes
             gallery.set_archived(remote_id, metadata.archived)
         fields = frozenset(action.changed & METADATA_FIELDS & allowed)
         if fields:
-            gallery.set_metadata(remote_id, metadata, fields)
+            rewritten = gallery.set_metadata(remote_id, metadata, fields)
     except FATAL:
         raise
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc))
+    if rewritten is not None:
+        return ItemResult(action, FileOutcome.UPDATED, action.reason, rewritten.remote_id,
+                          target_sha1=rewritten.sha1)
     return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id)

@@ -31,7 +31,10 @@ FLUSH_AT = 500
 class RenamesAlbums(Protocol):
     """A gallery that can rename an album it holds (optional: others keep the old title)."""
 
-    def rename_album(self, album_id: str, album: Album) -> None: ...
+    def rename_album(self, album_id: str, album: Album) -> str | None:
+        """Rename to `album.title`; the album's new id when renaming changed it (the folder
+        library's album id is its folder's name), else None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ class AlbumSync:
         remote = self.gallery.ensure_album(album, old.remote_id)
         if remote == old.remote_id:
             try:
-                self._renamer.rename_album(remote, album)
+                remote = self._renamer.rename_album(remote, album) or remote
             except GalleryError as exc:
                 self.report.notes.append(f"album {old.title!r}: not renamed to "
                                          f"{album.title!r}: {exc}")

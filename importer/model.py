@@ -198,6 +198,10 @@ class PreparedFile:
     source_sha1: str
     opener: Opener = field(compare=False, repr=False)
     xmp: bytes | None = field(default=None, repr=False)
+    exif_added: frozenset[tuple[str, int]] = frozenset()
+    """EXIF tags (IFD name, tag) inserted into these bytes: ours, so a later change in
+    Google may replace exactly these (the folder library rewrites its files), never the
+    camera's own."""
 
     @property
     def checksums(self) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from importer.model import (
 )
 from importer.sources import mediatypes
 
+Key = tuple[str, int]
 HASH_CHUNK = 1 << 20
 MAX_IN_MEMORY = 256 * 1024 * 1024
 
@@ -113,6 +114,7 @@ class _Embedded:
     """New bytes when EXIF was inserted; None when the original bytes are sent."""
     xmp: bytes | None
     notes: tuple[str, ...]
+    added: frozenset[Key] = frozenset()
 
 
 def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
@@ -124,33 +126,31 @@ def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
 
 
 def _insert_exif(data: bytes, exif: exif_mod.Exif, facts: FileFacts,
-                 resolution: Resolution) -> tuple[bytes | None, FileFacts]:
-    """JPEG bytes with the missing values in EXIF (None: nothing missing), and the facts
-    the new bytes state. Raises ExifError when that cannot be done without harm."""
+                 resolution: Resolution) -> tuple[bytes | None, FileFacts, frozenset[Key]]:
+    """JPEG bytes with the missing values in EXIF (None: nothing missing), the facts the
+    new bytes state, and the tags added. Raises ExifError when that cannot be done without
+    harm."""
     filled, added = exif_mod.fill_missing(exif, facts, resolution)
     if not added:
-        return None, facts
-    block = exif_mod.dump_checked(jpeg.exif_block(data), filled, added)
-    written = jpeg.with_exif_block(data, block)
-    if jpeg.scan_data(written) != jpeg.scan_data(data) or jpeg.exif_block(written) != block:
-        raise exif_mod.ExifError("the rewritten JPEG does not check out")
-    return written, exif_mod.facts_from_exif(filled)
+        return None, facts, frozenset()
+    written = jpeg.rewrite_exif(data, filled, added)
+    return written, exif_mod.facts_from_exif(filled), added
 
 
 def _embed(read: _Read, metadata: Metadata, prefer: frozenset[str]) -> _Embedded:
     facts, exif = _probe(read)
     resolution = resolve(facts, metadata, prefer)
     problems = [facts.damaged] if facts.damaged else []
-    written, stated = None, facts
+    written, stated, added = None, facts, frozenset[Key]()
     if read.kind is mediatypes.JPEG and read.data is not None and exif is not None:
         try:
-            written, stated = _insert_exif(read.data, exif, facts, resolution)
+            written, stated, added = _insert_exif(read.data, exif, facts, resolution)
         except exif_mod.ExifError as exc:
             problems.append(str(exc))
     sidecar = xmp.sidecar(resolution.metadata) if lacking(stated, resolution) else None
     where = "values written to the XMP sidecar" if sidecar else "no values to write"
     notes = tuple(f"{problem}; original bytes kept, {where}" for problem in problems)
-    return _Embedded(resolution, written, sidecar, notes)
+    return _Embedded(resolution, written, sidecar, notes, added)
 
 
 def _carried(metadata: Metadata) -> frozenset[str]:
@@ -182,6 +182,7 @@ def prepare_file(file: MediaFile, metadata: Metadata, prefer: frozenset[str] = f
         source_sha1=read.sha1,
         opener=_bytes_opener(written) if written is not None else file.opener,
         xmp=embedded.xmp,
+        exif_added=embedded.added,
     )
     return prepared, embedded.resolution, embedded.notes
 

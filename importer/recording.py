@@ -29,7 +29,9 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
     if prepared is None:  # an update of an item imported by an earlier run
         assert previous is not None
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
-                            archived=meta.archived, synced=synced)
+                            archived=meta.archived, synced=synced,
+                            remote_id=result.remote_id or previous.remote_id,
+                            written_sha1=result.target_sha1 or previous.written_sha1)
     else:
         on_target = TargetRecord(
             outcome=str(result.outcome),
@@ -40,6 +42,7 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
             archived=meta.archived,
             synced=synced,
             live_video_id=result.live_video_id,
+            live_video_sha1=prepared.live_video.sha1 if prepared.live_video else None,
             from_file=tuple(sorted(prepared.from_file)),
         )
     state.put(record.with_target(target, on_target))

@@ -18,6 +18,7 @@ from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEven
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, plan_item
 from importer.prepare import PrepareError, prepare
+from importer.repair import repair_target
 from importer.report import RunReport
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
@@ -77,6 +78,7 @@ def _import(source: TakeoutSource, settings: Settings, spec: str, out: Console) 
         gallery = open_target(spec, settings)
         report = RunReport(gallery.target)
         try:
+            repair_target(state, gallery, report)
             with RichProgress(lambda: source.expected_files) as progress:
                 Pipeline(gallery, state, settings, report, progress).run(source.scan())
             report.export = source.stats.as_dict()

@@ -95,6 +95,7 @@ def test_library_index_survives_torn_line_and_compacts(tmp_path: Path) -> None:
     target.index._journal.flush()
     lines = (tmp_path / "lib" / "library.jsonl").read_text().splitlines()
     assert len(lines) == 3  # appended as it went: put, update, torn
+    target._library_lock.close()  # the process died: the kernel dropped its lock
     reopened = FolderTarget(tmp_path / "lib")
     reopened.close()
     entries = [json.loads(x) for x in (tmp_path / "lib" / "library.jsonl").read_text().splitlines()]

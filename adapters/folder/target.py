@@ -5,31 +5,47 @@ holding relative symlinks, and `library.jsonl` describing every item. Files are 
 temporary name and hard-linked into place, so a different file is never overwritten and a
 crash never leaves half a photo under a real name. `library.jsonl` is appended to as work
 happens (crash-safe) and compacted to one line per item when the target closes or reopens.
+
+The files carry the values `library.jsonl` states: a change made in Google rewrites our own
+EXIF tags or the XMP sidecar (`rewrite`), and a new capture date moves the file (with its
+sidecar, live-photo video and album links) to its new date folder. One run writes a library
+at a time (`library.lock`), whatever state file it uses.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
+import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from adapters.base import (
     ALL_FIELDS,
+    METADATA_FIELDS,
     Capabilities,
     GalleryError,
-    TargetUnavailable,
+    Repairs,
+    Rewritten,
+    StoredItem,
     UploadResult,
     UploadStatus,
     VerifyStatus,
 )
+from adapters.folder import repair
 from adapters.folder.albums import AlbumFolders
-from adapters.folder.index import LibraryIndex, entry_for
+from adapters.folder.files import Files, hold_lock, sha1_of, split_name, xmp_of
+from adapters.folder.index import LibraryIndex, entry_for, metadata_of, values_of
+from adapters.folder.rewrite import MAX_REWRITE, embed, own_facts
+from importer.metadata import xmp
+from importer.metadata.facts import FileFacts
 from importer.model import Album, Metadata, PreparedAsset, PreparedFile
+from importer.sources import mediatypes
 
-COPY_CHUNK = 1 << 20
+_FLAGS = ALL_FIELDS - METADATA_FIELDS
+_DATE_FOLDER = re.compile(r"^(\d{4}/\d{2}|undated)$")
+_COUNTER = re.compile(r" \(\d+\)$")
 
 
 class FolderTarget:
@@ -37,15 +53,15 @@ class FolderTarget:
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
+        self._library_lock = hold_lock(self.root)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._tmp = self.root / ".incoming"
-            self._tmp.mkdir(exist_ok=True)
+            self.files = Files(self.root)
+            self.index = LibraryIndex(self.root / "library.jsonl")
         except OSError as exc:
-            raise TargetUnavailable(f"{root}: cannot create the library: {exc.strerror}") from None
+            self._library_lock.close()
+            raise GalleryError(f"{self.root}: cannot open the library: {exc.strerror}") from None
         self._lock = threading.RLock()
-        self.index = LibraryIndex(self.root / "library.jsonl")
-        self.albums = AlbumFolders(self.root / "albums", self.root, self.index)
+        self.albums = AlbumFolders(self.root / "albums", self.root, self.index, self.files)
 
     @property
     def target(self) -> str:
@@ -67,7 +83,7 @@ class FolderTarget:
     # -- upload ----------------------------------------------------------------------------
 
     def upload(self, asset: PreparedAsset) -> UploadResult:
-        folder = _date_folder(asset.item.metadata)
+        folder = date_folder(asset.item.metadata)
         path, status = self._place(asset.primary, folder)
         video_path = None
         if asset.live_video is not None:
@@ -76,64 +92,130 @@ class FolderTarget:
         with self._lock:
             entry = entry_for(path, asset, video_path, self.index.get(path))
             self.index.put(entry)
-        return UploadResult(path, status, video_path, applied=ALL_FIELDS)
+        # The bytes (or their sidecar) carry what `carried` says; the rest is set after.
+        return UploadResult(path, status, video_path, applied=asset.carried | _FLAGS)
 
     def _place(
         self, file: PreparedFile, folder: str, stem: str | None = None
     ) -> tuple[str, UploadStatus]:
-        """Write `file` under `folder`; reuse an identical file already there."""
+        """Write `file` (and its sidecar) under `folder`; reuse an identical file there."""
         with self._lock:
             existing = self.index.path_for(file.sha1)
-        if existing is not None and (self.root / existing).exists():
-            return existing, UploadStatus.DUPLICATE
-        tmp = self._spool(file)
+        if existing is not None and (self.root / existing).is_file():
+            path, status = existing, UploadStatus.DUPLICATE
+        else:
+            tmp = self.files.spool(file.opener, file.sha1)
+            try:
+                name = PurePosixPath(file.filename)
+                with self._lock:
+                    path, created = self.files.link_unique(tmp, file.sha1, folder,
+                                                           stem or name.stem, name.suffix)
+            finally:
+                tmp.unlink(missing_ok=True)
+            status = UploadStatus.CREATED if created else UploadStatus.DUPLICATE
+        if file.xmp is not None:
+            self._write_if_different(xmp_of(path), file.xmp)
+        return path, status
+
+    def _write_if_different(self, rel: str, data: bytes) -> None:
         try:
-            return self._link_unique(tmp, file, folder, stem)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _spool(self, file: PreparedFile) -> Path:
-        """Copy to a private temporary name first; only complete files get a real name."""
-        tmp = self._tmp / f"{file.sha1}.{threading.get_ident()}"
-        with tmp.open("wb") as out, file.opener() as src:
-            shutil.copyfileobj(src, out, COPY_CHUNK)
-        return tmp
-
-    def _link_unique(
-        self, tmp: Path, file: PreparedFile, folder: str, stem: str | None
-    ) -> tuple[str, UploadStatus]:
-        name = PurePosixPath(file.filename)
-        base, suffix = stem or name.stem, name.suffix
-        (self.root / folder).mkdir(parents=True, exist_ok=True)
-        for n in range(10_000):
-            candidate = f"{folder}/{base}{f' ({n})' if n else ''}{suffix}"
-            dest = self.root / candidate
-            with self._lock:
-                try:
-                    os.link(tmp, dest)
-                except FileExistsError:
-                    if _sha1_of(dest) == file.sha1:
-                        return candidate, UploadStatus.DUPLICATE
-                    continue
-                except OSError as exc:
-                    raise GalleryError(f"{dest}: cannot write: {exc.strerror}") from None
-            if file.xmp is not None:
-                _write_atomic(dest.with_name(dest.name + ".xmp"), file.xmp)
-            return candidate, UploadStatus.CREATED
-        raise GalleryError(f"{self.root / folder}: too many files named {name.name}")
+            if self.files.read(rel) == data:
+                return
+        except OSError:
+            pass
+        self.files.write_atomic(rel, data)
 
     # -- metadata --------------------------------------------------------------------------
 
-    def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
+    def _entry(self, remote_id: str) -> dict[str, Any]:
+        entry = self.index.get(remote_id)
+        if entry is None or not (self.root / remote_id).is_file():
+            raise GalleryError(f"{remote_id}: not in this library (the next run repairs it)")
+        return entry
+
+    def set_metadata(self, remote_id: str, metadata: Metadata,
+                     fields: frozenset[str]) -> Rewritten | None:
         with self._lock:
-            self.index.update(remote_id, metadata=(metadata, fields))
+            entry = self._entry(remote_id)
+            values = {**entry, **_changes(metadata, fields)}
+            data = self._readable(remote_id)
+            kind = mediatypes.by_name(remote_id)
+            jpeg_data = data if kind is mediatypes.JPEG else None
+            embedded = embed(jpeg_data, _keys(entry), metadata_of(values), fields)
+            stated = embedded.stated if jpeg_data is not None else own_facts(kind, data)
+            values.update(_kept(stated, values, fields))
+            full = metadata_of(values)
+            if values != {**entry, **_changes(metadata, fields)}:  # the file's value stays
+                embedded = embed(jpeg_data, _keys(entry), full, fields)
+            if embedded.data is not None:
+                self.files.write_atomic(remote_id, embedded.data)
+            sha1 = sha1_of(self.root / remote_id)  # the state learns the bytes as they are
+            values.update(sha1=sha1, exif_added=sorted([i, t] for i, t in embedded.exif_added),
+                          xmp=bool(entry.get("xmp")) or embedded.needs_sidecar)
+            path = self._moved(values, full) if "taken_at" in fields else remote_id
+            self._write_sidecars(values)
+            if path != remote_id:
+                self._finish_move(entry, values)
+            else:
+                self.index.put(values)
+        return Rewritten(path, sha1)
+
+    def _readable(self, rel: str) -> bytes | None:
+        path = self.root / rel
+        return path.read_bytes() if path.stat().st_size <= MAX_REWRITE else None
+
+    def _moved(self, values: dict[str, Any], metadata: Metadata) -> str:
+        """Give the file a name in its new date folder (`values` follow it); the old name
+        goes once everything points at the new one (`_finish_move`)."""
+        old = values["path"]
+        folder, stem, suffix = split_name(old)
+        new_folder = date_folder(metadata)
+        if not _DATE_FOLDER.match(folder) or folder == new_folder:
+            return str(old)
+        base = _COUNTER.sub("", stem)
+        new, _ = self.files.link_unique(self.root / old, values["sha1"], new_folder, base,
+                                        suffix)
+        video = values.get("live_video")
+        if video and (self.root / video).is_file():
+            _, _, video_suffix = split_name(video)
+            moved, _ = self.files.link_unique(self.root / video, sha1_of(self.root / video),
+                                              new_folder, PurePosixPath(new).stem,
+                                              video_suffix)
+            values["live_video"] = moved
+        values["path"] = new
+        return new
+
+    def _finish_move(self, old: dict[str, Any], values: dict[str, Any]) -> None:
+        self.albums.relink(self.albums.all_ids(), old["path"], values["path"])
+        self.index.put(values)
+        self.index.remove(old["path"])
+        for rel in (old["path"], old.get("live_video")):
+            if rel and rel not in (values["path"], values.get("live_video")):
+                self.files.remove(rel)
+                self.files.remove(xmp_of(rel))
+
+    def _write_sidecars(self, values: dict[str, Any]) -> None:
+        """The XMP sidecars an entry has, written from its values (removed when there is
+        nothing left to say)."""
+        packet = xmp.sidecar(metadata_of(values))
+        for rel, flag in ((values["path"], "xmp"), (values.get("live_video"), "live_video_xmp")):
+            if not rel or not values.get(flag):
+                continue
+            if packet is None:
+                self.files.remove(xmp_of(rel))
+                values[flag] = False
+            else:
+                self._write_if_different(xmp_of(rel), packet)
 
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         with self._lock:
-            self.index.update(remote_id, favorite=favorite)
+            values = {**self._entry(remote_id), "favorite": favorite}
+            self._write_sidecars(values)  # the sidecar's rating follows
+            self.index.put(values)
 
     def set_archived(self, remote_id: str, archived: bool) -> None:
         with self._lock:
+            self._entry(remote_id)
             self.index.update(remote_id, archived=archived)
 
     # -- albums ----------------------------------------------------------------------------
@@ -142,22 +224,25 @@ class FolderTarget:
         with self._lock:
             return self.albums.ensure(album, known_id)
 
+    def rename_album(self, album_id: str, album: Album) -> str | None:
+        with self._lock:
+            return self.albums.rename(album_id, album)
+
     def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
         with self._lock:
             self.albums.add(album_id, remote_ids)
 
-    # -- verify ----------------------------------------------------------------------------
+    # -- verify and repair -----------------------------------------------------------------
 
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
-        result: dict[str, VerifyStatus] = {}
-        for remote_id, sha1 in expected.items():
-            path = self.root / remote_id
-            if not path.is_file():
-                result[remote_id] = VerifyStatus.MISSING
-            else:
-                ok = _sha1_of(path) == sha1
-                result[remote_id] = VerifyStatus.OK if ok else VerifyStatus.MISMATCH
-        return result
+        with self._lock:
+            return {remote_id: repair.check(self, remote_id, sha1)
+                    for remote_id, sha1 in expected.items()}
+
+    def repair(self, items: Iterable[StoredItem]) -> Repairs:
+        """Make the library agree with what the state says it holds (see `repair`)."""
+        with self._lock:
+            return repair.reconcile(self, items)
 
     def stats(self) -> Mapping[str, int]:
         return {}
@@ -165,25 +250,42 @@ class FolderTarget:
     def close(self) -> None:
         with self._lock:
             self.index.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self.files.close()
+        self._library_lock.close()
 
 
-def _date_folder(metadata: Metadata) -> str:
+def date_folder(metadata: Metadata) -> str:
     if metadata.taken_at is None:
         return "undated"
     return metadata.taken_at.strftime("%Y/%m")
 
 
-def _sha1_of(path: Path) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as stream:
-        while chunk := stream.read(COPY_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _kept(stated: FileFacts, values: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    """A value cleared in Google that the file itself states (the camera's) stays: the file
+    wins, and the entry says what the file says. A wall time without offset is read as UTC,
+    as on the first import."""
+    taken = stated.taken_at
+    if taken is not None and taken.utcoffset() is None:
+        taken = taken.replace(tzinfo=UTC)
+    own = values_of(Metadata(taken_at=taken, location=stated.location,
+                             description=stated.description))
+    kept: dict[str, Any] = {}
+    for name, keys in _KEYS.items():
+        if name in fields and values[keys[0]] is None and own[keys[0]] is not None:
+            kept.update({key: own[key] for key in keys})
+    return kept
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+def _keys(entry: dict[str, Any]) -> frozenset[tuple[str, int]]:
+    pairs = entry.get("exif_added") or []
+    return frozenset((str(p[0]), int(p[1])) for p in pairs
+                     if isinstance(p, list) and len(p) == 2 and isinstance(p[1], int))
 
+
+_KEYS = {"taken_at": ("taken_at",), "location": ("latitude", "longitude", "altitude"),
+         "description": ("description",)}
+
+
+def _changes(metadata: Metadata, fields: frozenset[str]) -> dict[str, Any]:
+    values = values_of(metadata)
+    return {key: values[key] for name in fields for key in _KEYS.get(name, ())}

@@ -166,6 +166,7 @@ class StoredItem:
     values: Mapping[str, object] = field(default_factory=dict)
     """Google's values as last synced ("taken_at", "location", "description")."""
     live_video_id: str | None = None
+    live_video_sha1: str | None = None
 
 
 @dataclass

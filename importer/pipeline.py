@@ -34,7 +34,7 @@ from importer.model import (
 )
 from importer.plan import Action, ActionKind, plan_item, synced_values
 from importer.prepare import PrepareError, prepare
-from importer.recording import record_failure, record_result
+from importer.recording import linked_owner, record_failure, record_result
 from importer.report import RunReport
 from importer.state import State
 
@@ -124,7 +124,9 @@ class Pipeline:
 
     def _plan(self, item: MediaItem, identity: str) -> Action:
         record = self.state.get(identity)
-        return plan_item(item, identity, record, self.gallery.target, self.settings.takeout)
+        owner = linked_owner(self.state, self.gallery.target, identity, record)
+        return plan_item(item, identity, record, self.gallery.target, self.settings.takeout,
+                         owner)
 
     def _dispatch(self, action: Action, prepared: PreparedAsset | None) -> None:
         if action.kind is ActionKind.SKIP:

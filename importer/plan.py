@@ -62,11 +62,20 @@ def plan_item(
     record: ItemRecord | None,
     target: str,
     settings: TakeoutSettings,
+    owner: str | None = None,
 ) -> Action:
+    """`owner`: for an item that came without its sidecar (a content identity), the
+    identity an earlier run recorded the same bytes under on `target`."""
     excluded = _excluded(item, settings)
     if excluded is not None:
         return Action(ActionKind.SKIP, item, identity, excluded)
     previous = record.on(target) if record else None
+    if previous is None and owner is not None and owner != identity:
+        # Imported with its sidecar already: this copy without one has nothing to add,
+        # and its values (from the file alone) must not replace Google's.
+        return Action(ActionKind.SKIP, item, identity,
+                      f"already imported with its sidecar as {owner}",
+                      skip_outcome=FileOutcome.ALREADY_THERE)
     if previous is None or not previous.done:
         why = "new" if previous is None else f"retry after: {previous.error or 'failure'}"
         return Action(ActionKind.UPLOAD, item, identity, why, albums=item.albums)

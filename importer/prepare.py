@@ -45,9 +45,19 @@ class PrepareError(Exception):
     """The file cannot be read or is not media; the item fails, the run goes on."""
 
 
+CONTENT = "sha1:"
+
+
 def identity_for(item: MediaItem, source_sha1: str) -> str:
     """Google's URL when known; else content + name, stable across exports."""
-    return item.google_identity or f"sha1:{source_sha1}:{item.file.name}"
+    return item.google_identity or f"{CONTENT}{source_sha1}:{item.file.name}"
+
+
+def content_sha1(identity: str) -> str | None:
+    """The source SHA-1 of a content identity (an item that came without its sidecar)."""
+    if not identity.startswith(CONTENT):
+        return None
+    return identity[len(CONTENT):].partition(":")[0] or None
 
 
 def _bytes_opener(data: bytes) -> Callable[[], IO[bytes]]:

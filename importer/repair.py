@@ -60,6 +60,7 @@ def _stored(state: State, target: str, owners: dict[str, str]) -> Iterator[Store
             favorite=on_target.favorite, archived=on_target.archived,
             albums=tuple(_albums_of(state, target, on_target.albums, albums)),
             values=dict(on_target.synced), live_video_id=on_target.live_video_id,
+            live_video_sha1=on_target.live_video_sha1,
         )
 
 

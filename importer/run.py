@@ -18,6 +18,7 @@ from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEven
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, plan_item
 from importer.prepare import PrepareError, prepare
+from importer.recording import linked_owner
 from importer.repair import repair_target
 from importer.report import RunReport
 from importer.sources.takeout import TakeoutSource
@@ -126,7 +127,9 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
         try:
             identity = _identity(event, report, settings)
             if identity is not None:
-                yield plan_item(event, identity, state.get(identity), key, settings.takeout)
+                record = state.get(identity)
+                yield plan_item(event, identity, record, key, settings.takeout,
+                                linked_owner(state, key, identity, record))
         finally:
             event.release()  # a dry run reads a spooled .tgz member at most once
 

@@ -2,10 +2,12 @@
 
 Appended to as the run goes (so a killed run loses nothing it reported done), then
 compacted to exactly one line per item (the last one written wins) on close or reopen.
-An item that moved leaves a `{"path": old, "removed": true}` line behind. A line that
-is torn or not of the expected shape is dropped on reading; the repair pass at the start
-of a run writes the entry again from the state and the file. Owner-only: it names places,
-captions and people.
+An item that moved leaves a `{"path": old, "removed": true}` line behind. Each line
+carries `_check`, a CRC-32 of the rest, so a line damaged on disk is noticed even where the
+damage still parses as JSON. A line that is torn, fails its check or is not of the expected
+shape is dropped on reading; the repair pass at the start of a run writes the entry again
+from the state and the file. (Lines without `_check`, from older versions, are trusted until
+the file holds any line with one.) Owner-only: it names places, captions and people.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zlib
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +24,8 @@ from typing import IO, Any
 from importer.model import GeoPoint, Metadata, PreparedAsset
 
 PRIVATE_FILE = 0o600
+CHECK = "_check"
+_REQUIRED = ("taken_at", "favorite", "archived", "albums", "sha1")
 _TYPES: dict[str, tuple[type, ...]] = {
     "path": (str,), "taken_at": (str, type(None)), "latitude": (float, int, type(None)),
     "longitude": (float, int, type(None)), "altitude": (float, int, type(None)),
@@ -94,12 +99,28 @@ def _metadata_changes(metadata: Metadata, fields: frozenset[str]) -> dict[str, A
     return changes
 
 
-def valid(row: Any) -> bool:
-    """A row of the shape we write (a damaged or hand-edited line is dropped, not a crash)."""
+def _crc(row: dict[str, Any]) -> str:
+    body = {k: v for k, v in row.items() if k != CHECK}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return f"{zlib.crc32(text.encode('utf-8')):08x}"
+
+
+def sealed(row: dict[str, Any]) -> str:
+    """The JSON line for `row`, with its check."""
+    return json.dumps({**row, CHECK: _crc(row)}, ensure_ascii=False)
+
+
+def valid(row: Any, strict: bool = True) -> bool:
+    """A row as we write it (a damaged or hand-edited line is dropped, not a crash);
+    `strict`: its check must be there and match."""
     if not isinstance(row, dict) or not isinstance(row.get("path"), str) or not row["path"]:
+        return False
+    if (CHECK in row or strict) and row.get(CHECK) != _crc(row):
         return False
     if row.get("removed") is True:
         return True
+    if any(key not in row for key in _REQUIRED):
+        return False
     if not all(isinstance(row.get(k), types) for k, types in _TYPES.items() if k in row):
         return False
     taken = row.get("taken_at")
@@ -128,14 +149,16 @@ class LibraryIndex:
         lines = 0
         if path.exists():
             with path.open(encoding="utf-8", errors="replace") as stream:
-                for row in _read_rows(stream):
-                    lines += 1
-                    if not valid(row):
-                        self.dropped += 1
-                    elif row.get("removed") is True:
-                        self._forget(row["path"])
-                    else:
-                        self._remember(row)
+                rows = _read_rows(stream)
+            strict = any(isinstance(row, dict) and CHECK in row for row in rows)
+            for row in rows:
+                lines += 1
+                if not valid(row, strict):
+                    self.dropped += 1
+                elif row.get("removed") is True:
+                    self._forget(row["path"])
+                else:
+                    self._remember({k: v for k, v in row.items() if k != CHECK})
         if lines != len(self._entries) or not path.exists():
             self._rewrite()
         fd = open_private(path, os.O_WRONLY | os.O_APPEND)
@@ -184,7 +207,7 @@ class LibraryIndex:
             self._append({"path": path, "removed": True})
 
     def _append(self, row: dict[str, Any]) -> None:
-        self._journal.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._journal.write(sealed(row) + "\n")
         self._journal.flush()
 
     def update(self, path: str, *, metadata: tuple[Metadata, frozenset[str]] | None = None,
@@ -203,7 +226,7 @@ class LibraryIndex:
         tmp.unlink(missing_ok=True)
         with open(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "w", encoding="utf-8") as out:
             for entry in self._entries.values():
-                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                out.write(sealed(entry) + "\n")
         tmp.replace(self.path)
 
     def close(self) -> None:

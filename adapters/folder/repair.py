@@ -14,6 +14,7 @@ folder before the state learned) is reported with where it is now.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -86,12 +87,16 @@ def _same_place(a: GeoPoint | None, b: GeoPoint | None) -> bool:
 
 def reconcile(lib: FolderTarget, items: Iterable[StoredItem]) -> Repairs:
     repairs = Repairs()
-    for item in items:
-        _reconcile_one(lib, item, repairs)
+    stored = list(items)
+    shared = Counter(item.remote_id for item in stored)
+    for item in stored:
+        _reconcile_one(lib, item, repairs, shared[item.remote_id] == 1)
     return repairs
 
 
-def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> None:
+def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs, sole: bool) -> None:
+    """`sole`: the only item the state has at this path (identical bytes of two Google
+    items are stored once; their flags may differ, so neither corrects the entry)."""
     rel = item.remote_id
     if not (lib.root / rel).is_file():
         _lost(lib, item, repairs)
@@ -111,8 +116,29 @@ def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> Non
         lib.index.remove(rel)
         repairs.missing.append(rel)
         return
+    if sole:
+        entry = _as_recorded(lib, item, entry, repairs)
     _sidecars(lib, entry, repairs)
     _album_links(lib, item, entry, repairs)
+
+
+def _as_recorded(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],
+                 repairs: Repairs) -> dict[str, Any]:
+    """What the state knows for sure (who the item is, its flags) wins over an entry that
+    says otherwise (a line damaged on disk in a way that still parses)."""
+    known = {"google_url": item.google_url, "favorite": item.favorite,
+             "archived": item.archived, "original_sha1": item.source_sha1}
+    fixes = {k: v for k, v in known.items() if v is not None and entry.get(k) != v}
+    if not fixes:
+        return entry
+    repairs.mended.append(f"{item.remote_id}: library.jsonl entry corrected "
+                          f"({', '.join(sorted(fixes))})")
+    fixed = lib.index.update(item.remote_id, **fixes)
+    if "favorite" in fixes and fixed.get("xmp"):
+        packet = xmp.sidecar(metadata_of(fixed))
+        if packet is not None:
+            lib.files.write_atomic(xmp_of(item.remote_id), packet)
+    return fixed
 
 
 def _lost(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> None:
@@ -177,6 +203,7 @@ def _rebuilt(lib: FolderTarget, item: StoredItem) -> dict[str, Any]:
     }
     if item.live_video_id:
         entry["live_video"] = item.live_video_id
+        entry["live_video_sha1"] = item.live_video_sha1
         entry["live_video_xmp"] = (lib.root / xmp_of(item.live_video_id)).is_file()
     return entry
 

@@ -137,7 +137,7 @@ class FolderTarget:
                      fields: frozenset[str]) -> Rewritten | None:
         with self._lock:
             entry = self._entry(remote_id)
-            values = {**entry, **_changes(metadata, fields)}
+            values = {**entry, **_changes(metadata, fields), **_identity(metadata)}
             data = self._readable(remote_id)
             kind = mediatypes.by_name(remote_id)
             jpeg_data = data if kind is mediatypes.JPEG else None
@@ -145,7 +145,7 @@ class FolderTarget:
             stated = embedded.stated if jpeg_data is not None else own_facts(kind, data)
             values.update(_kept(stated, values, fields))
             full = metadata_of(values)
-            if values != {**entry, **_changes(metadata, fields)}:  # the file's value stays
+            if values != {**entry, **_changes(metadata, fields), **_identity(metadata)}:
                 embedded = embed(jpeg_data, _keys(entry), full, fields)
             if embedded.data is not None:
                 self.files.write_atomic(remote_id, embedded.data)
@@ -280,6 +280,16 @@ def _keys(entry: dict[str, Any]) -> frozenset[tuple[str, int]]:
     pairs = entry.get("exif_added") or []
     return frozenset((str(p[0]), int(p[1])) for p in pairs
                      if isinstance(p, list) and len(p) == 2 and isinstance(p[1], int))
+
+
+def _identity(metadata: Metadata) -> dict[str, Any]:
+    """Who the item is, when this change knows it (its sidecar arrived after the file)."""
+    known: dict[str, Any] = {}
+    if metadata.google_url:
+        known["google_url"] = metadata.google_url
+    if metadata.people:
+        known["people"] = list(metadata.people)
+    return known
 
 
 _KEYS = {"taken_at": ("taken_at",), "location": ("latitude", "longitude", "altitude"),

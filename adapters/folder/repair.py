@@ -126,9 +126,9 @@ def _as_recorded(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],
                  repairs: Repairs) -> dict[str, Any]:
     """What the state knows for sure (who the item is, its flags) wins over an entry that
     says otherwise (a line damaged on disk in a way that still parses)."""
-    known = {"google_url": item.google_url, "favorite": item.favorite,
-             "archived": item.archived, "original_sha1": item.source_sha1}
-    fixes = {k: v for k, v in known.items() if v is not None and entry.get(k) != v}
+    known: dict[str, Any] = {"google_url": item.google_url, "favorite": item.favorite,
+                             "archived": item.archived, "original_sha1": item.source_sha1}
+    fixes: dict[str, Any] = {k: v for k, v in known.items() if v is not None and entry.get(k) != v}
     if not fixes:
         return entry
     repairs.mended.append(f"{item.remote_id}: library.jsonl entry corrected "

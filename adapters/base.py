@@ -59,6 +59,8 @@ class Rewritten:
 
     remote_id: str
     sha1: str
+    live_video_id: str | None = None
+    """Where the live photo's video is now, when it moved too."""
 
 
 class VerifyStatus(enum.StrEnum):

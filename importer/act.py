@@ -97,10 +97,11 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
         raise
     except GalleryError as exc:
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
+    video = None
     if rewritten is not None:
-        remote_id, sha1 = rewritten.remote_id, rewritten.sha1
+        remote_id, sha1, video = rewritten.remote_id, rewritten.sha1, rewritten.live_video_id
     return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
-                      remote_id, prepared, target_sha1=sha1)
+                      remote_id, prepared, video, target_sha1=sha1)
 
 
 def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
@@ -117,11 +118,11 @@ def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
         return ItemResult(action, FileOutcome.FAILED, str(exc), prepared=prepared)
     remote_id = rewritten.remote_id if rewritten else outcome.remote_id
     sha1 = rewritten.sha1 if rewritten else None
+    video = (rewritten.live_video_id if rewritten else None) or outcome.live_video_id
     if outcome.status is UploadStatus.CREATED:
-        return ItemResult(action, FileOutcome.IMPORTED, "", remote_id, prepared,
-                          outcome.live_video_id, sha1)
+        return ItemResult(action, FileOutcome.IMPORTED, "", remote_id, prepared, video, sha1)
     return ItemResult(action, FileOutcome.ALREADY_THERE, "target reported a duplicate",
-                      remote_id, prepared, outcome.live_video_id, sha1)
+                      remote_id, prepared, video, sha1)
 
 
 def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemResult:
@@ -145,5 +146,5 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str]) -> ItemRes
         return ItemResult(action, FileOutcome.FAILED, str(exc))
     if rewritten is not None:
         return ItemResult(action, FileOutcome.UPDATED, action.reason, rewritten.remote_id,
-                          target_sha1=rewritten.sha1)
+                          live_video_id=rewritten.live_video_id, target_sha1=rewritten.sha1)
     return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id)

@@ -74,7 +74,8 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
                             archived=meta.archived, synced=synced,
                             remote_id=result.remote_id or previous.remote_id,
-                            written_sha1=result.target_sha1 or previous.written_sha1)
+                            written_sha1=result.target_sha1 or previous.written_sha1,
+                            live_video_id=result.live_video_id or previous.live_video_id)
     else:
         on_target = TargetRecord(
             outcome=str(result.outcome),

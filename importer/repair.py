@@ -31,7 +31,8 @@ def repair_target(state: State, gallery: Gallery, report: RunReport) -> None:
         record = state.get(owners[old])
         on_target = record.on(target) if record else None
         if record is not None and on_target is not None:
-            moved = replace(on_target, remote_id=now.remote_id, written_sha1=now.sha1)
+            moved = replace(on_target, remote_id=now.remote_id, written_sha1=now.sha1,
+                            live_video_id=now.live_video_id or on_target.live_video_id)
             state.put(record.with_target(target, moved))
     for remote_id in repairs.missing:
         record = state.get(owners[remote_id])

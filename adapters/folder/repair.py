@@ -147,7 +147,9 @@ def _lost(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> None:
     for sha1 in (item.source_sha1, item.sha1):
         found = lib.index.path_for(sha1) if sha1 else None
         if found is not None and found != item.remote_id and (lib.root / found).is_file():
-            repairs.moved[item.remote_id] = Rewritten(found, sha1_of(lib.root / found))
+            entry = lib.index.get(found) or {}
+            repairs.moved[item.remote_id] = Rewritten(found, sha1_of(lib.root / found),
+                                                      entry.get("live_video"))
             return
     lib.index.remove(item.remote_id)
     repairs.missing.append(item.remote_id)

@@ -158,7 +158,7 @@ class FolderTarget:
                 self._finish_move(entry, values)
             else:
                 self.index.put(values)
-        return Rewritten(path, sha1)
+        return Rewritten(path, sha1, values.get("live_video"))
 
     def _readable(self, rel: str) -> bytes | None:
         path = self.root / rel

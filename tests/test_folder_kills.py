@@ -246,3 +246,62 @@ def test_one_state_two_targets_second_is_refused(tmp_path: Path) -> None:
         assert len(lines) == 1 and "another run is using this state" in lines[0]
         assert str(state) in lines[0] and f"pid {holder.pid}" in lines[0]
         assert not (tmp_path / name).exists()
+
+
+_KILL_AT = """
+import os, sys
+from pathlib import Path
+import adapters.folder.albums, adapters.folder.files, adapters.folder.index, importer.state
+owner = {"place": (adapters.folder.files.Files, "link_unique"),
+         "sidecar": (adapters.folder.files.Files, "write_atomic"),
+         "index": (adapters.folder.index.LibraryIndex, "put"),
+         "state": (importer.state.State, "put"),
+         "link": (adapters.folder.albums.AlbumFolders, "add_link"),
+         "remove": (adapters.folder.index.LibraryIndex, "remove")}[sys.argv[1]]
+original, calls, limit = getattr(*owner), [0], int(sys.argv[2])
+def dying(*args, **kwargs):
+    result = original(*args, **kwargs)
+    calls[0] += 1
+    if calls[0] >= limit:
+        os._exit(9)  # as SIGKILL: no cleanup, no flush beyond what was written
+    return result
+setattr(owner[0], owner[1], dying)
+from importer.cli import main
+main(sys.argv[3:])
+"""
+
+
+@pytest.fixture(scope="module")
+def two_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], Path]:
+    """A first export and a later one that changes it, and the library they give."""
+    base = tmp_path_factory.mktemp("kill-points")
+    items = make_quirky_items(20, seed=41)
+    exports = [write_zip_parts(base / "first", items, parts=2, seed=41),
+               write_zip_parts(base / "second", _changed(items), parts=2, seed=42)]
+    reference = base / "reference"
+    for export in exports:
+        assert _run(export.sources, reference).returncode == 0
+    return exports, reference
+
+
+@pytest.mark.parametrize("point", ["place", "sidecar", "index", "state", "link", "remove"])
+def test_a_kill_right_after_any_step_is_repaired(tmp_path: Path, point: str,
+                                                 two_exports: tuple[list[Any], Path]) -> None:
+    """Killed just after placing a file, writing its sidecar, its index line, its state
+    record, an album link, or (during a later export's move) dropping its old index line:
+    the next run completes the library exactly."""
+    exports, reference = two_exports
+    library = tmp_path / "library"
+    rng = random.Random(point)
+    for export in exports:
+        for _ in range(2):
+            args = ["import", *map(str, export.sources), "--to", f"folder:{library}",
+                    "--workers", "2"]
+            died = subprocess.run([sys.executable, "-c", _KILL_AT, point,
+                                   str(rng.randint(1, 10)), *args],
+                                  capture_output=True, text=True, check=False, timeout=300)
+            assert died.returncode in (0, 9), died.stderr
+        done = _run(export.sources, library)
+        assert done.returncode == 0, done.stderr
+        assert_clean(library)
+    assert signature(library) == signature(reference)

@@ -154,11 +154,14 @@ class AlbumFolders:
             if name is None:
                 continue
             album_dir = self.folder / album_id
+            del known[old]
+            if new in known:  # a crash after this album's link was moved once already
+                (album_dir / name).unlink(missing_ok=True)
+                continue
             tmp = album_dir / f".{name}.relink"
             tmp.unlink(missing_ok=True)
             os.symlink(os.path.relpath(self.root / new, album_dir), tmp)
             tmp.replace(album_dir / name)
-            del known[old]
             known[new] = name
 
     def all_ids(self) -> list[str]:

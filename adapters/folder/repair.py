@@ -14,6 +14,7 @@ folder before the state learned) is reported with where it is now.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -101,6 +102,8 @@ def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs, sole: 
     if not (lib.root / rel).is_file():
         _lost(lib, item, repairs)
         return
+    if _finish_move(lib, item, repairs):
+        return
     entry = lib.index.get(rel)
     if entry is None:
         entry = _rebuilt(lib, item)
@@ -139,6 +142,31 @@ def _as_recorded(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],
         if packet is not None:
             lib.files.write_atomic(xmp_of(item.remote_id), packet)
     return fixed
+
+
+def _finish_move(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> bool:
+    """A move to a new date folder links the file under its new name before it drops the
+    old one: a run killed in between leaves one file under two names (one inode). The new
+    name is the item's; the old one goes, and the state learns."""
+    rel = item.remote_id
+    for sha1 in (item.source_sha1, item.sha1):
+        found = lib.index.path_for(sha1) if sha1 else None
+        if found is None or found == rel or not (lib.root / found).is_file():
+            continue
+        if not os.path.samefile(lib.root / found, lib.root / rel):
+            continue
+        entry = lib.index.get(found) or {}
+        old = lib.index.get(rel) or {}
+        lib.albums.relink(lib.albums.all_ids(), rel, found)
+        lib.index.remove(rel)
+        for gone in (rel, old.get("live_video") or item.live_video_id):
+            if gone and gone not in (found, entry.get("live_video")):
+                lib.files.remove(gone)
+                lib.files.remove(xmp_of(gone))
+        repairs.moved[rel] = Rewritten(found, sha1_of(lib.root / found), entry.get("live_video"))
+        repairs.mended.append(f"{rel}: move to {found} finished")
+        return True
+    return False
 
 
 def _lost(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> None:

@@ -36,13 +36,16 @@ def _kill_repeatedly(sources: list[Path], library: Path, kills: int, seed: int,
     `kills` times; returns how many runs were really killed (not finished first)."""
     rng = random.Random(seed)
     killed = 0
+    scale = 1.0  # the machine's load changes: a run that finished first gets less time next
     command = cli_command("import", *sources, "--to", f"folder:{library}", "--workers", "3")
     for _ in range(kills):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 0.9) * took)
+        time.sleep(rng.uniform(0.3, 0.9) * took * scale)
         process.send_signal(signal.SIGKILL)
-        killed += process.wait() == -signal.SIGKILL
+        was_killed = process.wait() == -signal.SIGKILL
+        killed += was_killed
+        scale = scale if was_killed else scale / 2
     return killed
 
 

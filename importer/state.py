@@ -73,11 +73,13 @@ class TargetRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetRecord:
         """Keys this version does not know (written by a newer one) are ignored."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
+        data = {k: v for k, v in data.items() if k in _TARGET_FIELDS}
         data["albums"] = tuple(data.get("albums", ()))
         data["from_file"] = tuple(data.get("from_file", ()))
         return cls(**data)
+
+
+_TARGET_FIELDS = frozenset(f.name for f in dataclasses.fields(TargetRecord))
 
 
 @dataclass(frozen=True)

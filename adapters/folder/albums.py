@@ -122,8 +122,11 @@ class AlbumFolders:
                 children = []
             for child in children:
                 if child.is_symlink():
-                    target = os.path.normpath(album_dir / os.readlink(child.path))
-                    found[Path(os.path.relpath(target, self.root)).as_posix()] = child.name
+                    text = os.readlink(child.path)
+                    if os.path.isabs(text):  # not ours: made by hand
+                        text = os.path.relpath(text, self.root / "albums" / album_id)
+                    found[os.path.normpath(os.path.join("albums", album_id, text))] = \
+                        child.name
             self._links[album_id] = found
         return self._links[album_id]
 

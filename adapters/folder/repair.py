@@ -99,7 +99,7 @@ def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs, sole: 
     """`sole`: the only item the state has at this path (identical bytes of two Google
     items are stored once; their flags may differ, so neither corrects the entry)."""
     rel = item.remote_id
-    if not (lib.root / rel).is_file():
+    if not os.path.isfile(os.path.join(lib.root, rel)):  # os.path: a stat per item, no more
         _lost(lib, item, repairs)
         return
     if _finish_move(lib, item, repairs):
@@ -115,7 +115,7 @@ def _reconcile_one(lib: FolderTarget, item: StoredItem, repairs: Repairs, sole: 
             repairs.moved[rel] = Rewritten(rel, actual)
         if entry.get("sha1") != actual:
             entry = lib.index.update(rel, sha1=actual)
-    if item.live_video_id and not (lib.root / item.live_video_id).is_file():
+    if item.live_video_id and not os.path.isfile(os.path.join(lib.root, item.live_video_id)):
         lib.index.remove(rel)
         repairs.missing.append(rel)
         return
@@ -184,13 +184,12 @@ def _lost(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> None:
 
 
 def _sidecars(lib: FolderTarget, entry: dict[str, Any], repairs: Repairs) -> None:
-    packet = xmp.sidecar(metadata_of(entry))
-    if packet is None:
-        return
     for rel, flag in ((entry["path"], "xmp"), (entry.get("live_video"), "live_video_xmp")):
-        if rel and entry.get(flag) and not (lib.root / xmp_of(rel)).is_file():
-            lib.files.write_atomic(xmp_of(rel), packet)
-            repairs.mended.append(f"{xmp_of(rel)}: XMP sidecar written again")
+        if rel and entry.get(flag) and not os.path.isfile(os.path.join(lib.root, xmp_of(rel))):
+            packet = xmp.sidecar(metadata_of(entry))
+            if packet is not None:
+                lib.files.write_atomic(xmp_of(rel), packet)
+                repairs.mended.append(f"{xmp_of(rel)}: XMP sidecar written again")
 
 
 def _album_links(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],

@@ -143,9 +143,9 @@ def backup(path: Path) -> Path | None:
     """Copy the state to `<state>.backup-1`, shifting older copies; None when the copy does
     not pass its check (then the older backups stay as they are)."""
     tmp = path.with_name(f"{path.name}.backup-new")
-    _remove(tmp)
-    private_file(tmp)
     try:
+        _remove(tmp)
+        private_file(tmp)
         source = connect(path, query_only=True)
         target = sqlite3.connect(tmp)
         try:
@@ -155,10 +155,11 @@ def backup(path: Path) -> Path | None:
         finally:
             target.close()
             source.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):  # a full disk: no new backup, the older ones stay
         intact = False
     if not intact:
-        _remove(tmp)
+        with contextlib.suppress(OSError):
+            _remove(tmp)
         return None
     for n in range(BACKUPS - 1, 0, -1):
         older = backup_path(path, n)

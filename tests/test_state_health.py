@@ -278,3 +278,22 @@ def test_wal_files_of_a_live_state_are_private(tmp_path: Path) -> None:
         assert sides
         for side in sides:
             assert _mode(side) == 0o600, side
+
+
+def test_a_backup_that_cannot_be_written_leaves_the_older_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk at the end of a run: no new backup, no error, the older copies stay."""
+    path = tmp_path / "state.sqlite"
+    with State(path) as state:
+        state.put(ItemRecord("a", "a.jpg"))
+    before = statefile.backup_path(path).read_bytes()
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    state = State(path)  # the open itself creates files: the disk fills up during the run
+    state.put(ItemRecord("b", "b.jpg"))
+    monkeypatch.setattr(statefile, "private_file", full)
+    state.close()
+    assert statefile.backup_path(path).read_bytes() == before
+    assert not path.with_name("state.sqlite.backup-new").exists()

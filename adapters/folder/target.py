@@ -37,10 +37,10 @@ from adapters.folder import repair
 from adapters.folder.albums import AlbumFolders
 from adapters.folder.files import Files, hold_lock, sha1_of, split_name, xmp_of
 from adapters.folder.index import LibraryIndex, entry_for, metadata_of, values_of
-from adapters.folder.rewrite import MAX_REWRITE, embed, own_facts
+from adapters.folder.rewrite import MAX_REWRITE, Embedded, embed, own_facts
 from importer.metadata import xmp
 from importer.metadata.facts import FileFacts
-from importer.model import Album, Metadata, PreparedAsset, PreparedFile
+from importer.model import Album, MediaType, Metadata, PreparedAsset, PreparedFile
 from importer.sources import mediatypes
 
 _FLAGS = ALL_FIELDS - METADATA_FIELDS
@@ -137,41 +137,47 @@ class FolderTarget:
                      fields: frozenset[str]) -> Rewritten | None:
         with self._lock:
             entry = self._entry(remote_id)
-            values = {**entry, **_changes(metadata, fields), **_identity(metadata)}
-            data = self._readable(remote_id)
-            kind = mediatypes.by_name(remote_id)
-            jpeg_data = data if kind is mediatypes.JPEG else None
-            embedded = embed(jpeg_data, _keys(entry), metadata_of(values), fields)
-            stated = embedded.stated if jpeg_data is not None else own_facts(kind, data)
-            values.update(_kept(stated, values, fields))
-            full = metadata_of(values)
-            if values != {**entry, **_changes(metadata, fields), **_identity(metadata)}:
-                embedded = embed(jpeg_data, _keys(entry), full, fields)
+            values, embedded = self._embedded(entry, metadata, fields)
             if embedded.data is not None:
                 self.files.write_atomic(remote_id, embedded.data)
             sha1 = sha1_of(self.root / remote_id)  # the state learns the bytes as they are
             values.update(sha1=sha1, exif_added=sorted([i, t] for i, t in embedded.exif_added),
                           xmp=bool(entry.get("xmp")) or embedded.needs_sidecar)
-            path = self._moved(values, full) if "taken_at" in fields else remote_id
+            moved = "taken_at" in fields and self._moved(values)
             self._write_sidecars(values)
-            if path != remote_id:
+            if moved:
                 self._finish_move(entry, values)
             else:
                 self.index.put(values)
-        return Rewritten(path, sha1, values.get("live_video"))
+        return Rewritten(values["path"], sha1, values.get("live_video"))
 
-    def _readable(self, rel: str) -> bytes | None:
+    def _embedded(self, entry: dict[str, Any], metadata: Metadata,
+                  fields: frozenset[str]) -> tuple[dict[str, Any], Embedded]:
+        """The entry's new values, and the file's new bytes. A value cleared in Google that
+        the file itself states (the camera's) stays: the file wins."""
+        values = {**entry, **_changes(metadata, fields), **_identity(metadata)}
+        rel = entry["path"]
+        kind = mediatypes.by_name(rel)
+        photo = kind is not None and kind.media_type is MediaType.PHOTO
         path = self.root / rel
-        return path.read_bytes() if path.stat().st_size <= MAX_REWRITE else None
+        data = path.read_bytes() if photo and path.stat().st_size <= MAX_REWRITE else None
+        jpeg_data = data if kind is mediatypes.JPEG else None
+        embedded = embed(jpeg_data, _keys(entry), metadata_of(values), fields)
+        kept = _kept(embedded.stated if jpeg_data is not None else own_facts(kind, data),
+                     values, fields)
+        if kept:
+            values.update(kept)
+            embedded = embed(jpeg_data, _keys(entry), metadata_of(values), fields)
+        return values, embedded
 
-    def _moved(self, values: dict[str, Any], metadata: Metadata) -> str:
+    def _moved(self, values: dict[str, Any]) -> bool:
         """Give the file a name in its new date folder (`values` follow it); the old name
-        goes once everything points at the new one (`_finish_move`)."""
+        goes once everything points at the new one (`_finish_move`). False: it stays."""
         old = values["path"]
         folder, stem, suffix = split_name(old)
-        new_folder = date_folder(metadata)
+        new_folder = date_folder(metadata_of(values))
         if not _DATE_FOLDER.match(folder) or folder == new_folder:
-            return str(old)
+            return False
         base = _COUNTER.sub("", stem)
         new, _ = self.files.link_unique(self.root / old, values["sha1"], new_folder, base,
                                         suffix)
@@ -183,7 +189,7 @@ class FolderTarget:
                                               video_suffix)
             values["live_video"] = moved
         values["path"] = new
-        return new
+        return True
 
     def _finish_move(self, old: dict[str, Any], values: dict[str, Any]) -> None:
         self.albums.relink(self.albums.all_ids(), old["path"], values["path"])

@@ -9,18 +9,23 @@ the next run empties.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, ParamSpec, TypeVar
 
 from adapters.base import GalleryError, TargetUnavailable
 
+P = ParamSpec("P")
+R = TypeVar("R")
 COPY_CHUNK = 1 << 20
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 OWN_DIR = ".gphotos-importer"
 LOCK_NAME = "library.lock"
 MAX_NAMES = 10_000
@@ -49,6 +54,24 @@ def hold_lock(root: Path) -> IO[str]:
     lock.write(str(os.getpid()))
     lock.flush()
     return lock
+
+
+def disk_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """The adapter's boundary: a file system error is one line naming the file, never a
+    traceback. A full (or read-only) disk stops the run; anything else fails the item."""
+
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except OSError as exc:
+            where = exc.filename or "the folder library"
+            if exc.errno in DISK_FULL:
+                raise TargetUnavailable(f"{where}: {exc.strerror}; free space and run "
+                                        "again") from None
+            raise GalleryError(f"{where}: {exc.strerror or exc}") from None
+
+    return guarded
 
 
 def sha1_of(path: Path) -> str:
@@ -88,18 +111,15 @@ class Files:
         try:
             tmp.write_bytes(data)
             tmp.replace(self.root / rel)
-        except OSError as exc:
+        except OSError:
             tmp.unlink(missing_ok=True)
-            raise GalleryError(f"{self.root / rel}: cannot write: {exc.strerror}") from None
+            raise
 
     def link_unique(self, source: Path, sha1: str, folder: str, stem: str,
                     suffix: str) -> tuple[str, bool]:
         """Give `source` a free name in `folder` (`name (1).ext` when taken by other bytes);
         a name already holding the same bytes is reused. Returns (path, created)."""
-        try:
-            (self.root / folder).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise GalleryError(f"{self.root / folder}: cannot create: {exc.strerror}") from None
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
         for n in range(MAX_NAMES):
             candidate = f"{folder}/{stem}{f' ({n})' if n else ''}{suffix}"
             dest = self.root / candidate
@@ -109,8 +129,6 @@ class Files:
                 if dest.is_file() and not dest.is_symlink() and sha1_of(dest) == sha1:
                     return candidate, False
                 continue
-            except OSError as exc:
-                raise GalleryError(f"{dest}: cannot write: {exc.strerror}") from None
             return candidate, True
         raise GalleryError(f"{self.root / folder}: too many files named {stem}{suffix}")
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from adapters.base import Repairs, Rewritten, StoredItem, VerifyStatus
-from adapters.folder.files import sha1_of, xmp_of
+from adapters.base import GalleryError, Repairs, Rewritten, StoredItem, VerifyStatus
+from adapters.folder.files import DISK_FULL, sha1_of, xmp_of
 from adapters.folder.index import metadata_of, values_of
 from importer.metadata import xmp
 from importer.metadata.convert import clean_text
@@ -91,7 +91,14 @@ def reconcile(lib: FolderTarget, items: Iterable[StoredItem]) -> Repairs:
     stored = list(items)
     shared = Counter(item.remote_id for item in stored)
     for item in stored:
-        _reconcile_one(lib, item, repairs, shared[item.remote_id] == 1)
+        try:
+            _reconcile_one(lib, item, repairs, shared[item.remote_id] == 1)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise
+            repairs.mended.append(f"{item.remote_id}: not checked ({exc.strerror or exc})")
+        except GalleryError as exc:
+            repairs.mended.append(f"{item.remote_id}: not checked ({exc})")
     return repairs
 
 

@@ -35,7 +35,14 @@ from adapters.base import (
 )
 from adapters.folder import repair
 from adapters.folder.albums import AlbumFolders
-from adapters.folder.files import Files, hold_lock, sha1_of, split_name, xmp_of
+from adapters.folder.files import (
+    Files,
+    disk_errors,
+    hold_lock,
+    sha1_of,
+    split_name,
+    xmp_of,
+)
 from adapters.folder.index import LibraryIndex, entry_for, metadata_of, values_of
 from adapters.folder.rewrite import MAX_REWRITE, Embedded, embed, own_facts
 from importer.metadata import xmp
@@ -75,6 +82,7 @@ class FolderTarget:
 
     # -- lookup ----------------------------------------------------------------------------
 
+    @disk_errors
     def find_existing(self, checksums: Sequence[str]) -> Mapping[str, str]:
         with self._lock:
             found = {sha1: self.index.path_for(sha1) for sha1 in checksums}
@@ -82,6 +90,7 @@ class FolderTarget:
 
     # -- upload ----------------------------------------------------------------------------
 
+    @disk_errors
     def upload(self, asset: PreparedAsset) -> UploadResult:
         folder = date_folder(asset.item.metadata)
         path, status = self._place(asset.primary, folder)
@@ -133,6 +142,7 @@ class FolderTarget:
             raise GalleryError(f"{remote_id}: not in this library (the next run repairs it)")
         return entry
 
+    @disk_errors
     def set_metadata(self, remote_id: str, metadata: Metadata,
                      fields: frozenset[str]) -> Rewritten | None:
         with self._lock:
@@ -213,12 +223,14 @@ class FolderTarget:
             else:
                 self._write_if_different(xmp_of(rel), packet)
 
+    @disk_errors
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         with self._lock:
             values = {**self._entry(remote_id), "favorite": favorite}
             self._write_sidecars(values)  # the sidecar's rating follows
             self.index.put(values)
 
+    @disk_errors
     def set_archived(self, remote_id: str, archived: bool) -> None:
         with self._lock:
             self._entry(remote_id)
@@ -226,25 +238,30 @@ class FolderTarget:
 
     # -- albums ----------------------------------------------------------------------------
 
+    @disk_errors
     def ensure_album(self, album: Album, known_id: str | None) -> str:
         with self._lock:
             return self.albums.ensure(album, known_id)
 
+    @disk_errors
     def rename_album(self, album_id: str, album: Album) -> str | None:
         with self._lock:
             return self.albums.rename(album_id, album)
 
+    @disk_errors
     def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
         with self._lock:
             self.albums.add(album_id, remote_ids)
 
     # -- verify and repair -----------------------------------------------------------------
 
+    @disk_errors
     def verify(self, expected: Mapping[str, str]) -> Mapping[str, VerifyStatus]:
         with self._lock:
             return {remote_id: repair.check(self, remote_id, sha1)
                     for remote_id, sha1 in expected.items()}
 
+    @disk_errors
     def repair(self, items: Iterable[StoredItem]) -> Repairs:
         """Make the library agree with what the state says it holds (see `repair`)."""
         with self._lock:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -20,8 +18,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
-
-from sqlitedict import SqliteDict
 
 from importer import statefile
 from importer.statefile import StateDamaged, StateError, StateLocked
@@ -31,16 +27,6 @@ __all__ = ["SCHEMA_VERSION", "AlbumRecord", "ItemRecord", "State", "StateDamaged
 
 SCHEMA_VERSION = 1
 _TABLES = ("meta", "items", "albums", "runs")
-# sqlitedict logs every SQLite error with its stack on its own; we report them in one line.
-logging.getLogger("sqlitedict").disabled = True
-
-
-def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _decode(text: str | bytes) -> Any:
-    return json.loads(text)
 
 
 def now_iso() -> str:
@@ -125,34 +111,6 @@ Migration = Callable[["State"], None]
 MIGRATIONS: dict[int, Migration] = {}
 
 
-class _ReadOnlyTable:
-    """A table read straight through sqlite3 (status, dry runs): no worker thread, short
-    lock waits, writes refused by the connection itself."""
-
-    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
-        self.conn, self.name = conn, name
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        try:
-            return self.conn.execute(sql.format(table=self.name), args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []
-            raise
-
-    def get(self, key: str, default: Any = None) -> Any:
-        rows = self._rows('SELECT value FROM "{table}" WHERE key = ?', (key,))
-        return _decode(rows[0][0]) if rows else default
-
-    def items(self) -> Iterator[tuple[str, Any]]:
-        for key, value in self._rows('SELECT key, value FROM "{table}" ORDER BY rowid'):
-            yield key, _decode(value)
-
-    def __len__(self) -> int:
-        rows = self._rows('SELECT COUNT(*) FROM "{table}"')
-        return int(rows[0][0]) if rows else 0
-
-
 class State:
     """Owns the state file; everything else goes through these methods."""
 
@@ -162,8 +120,8 @@ class State:
         self._lock_file: TextIO | None = None
         self._tables: dict[str, Any] = {}
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._reader_lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._db_lock = threading.RLock()
         self._writable = False
         self._dirty = False
         if readonly and not path.exists():
@@ -202,20 +160,28 @@ class State:
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise statefile.damaged(self.path, f"{type(exc).__name__}: {exc}"[:200]) from None
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write SQLite refuses (a full disk, a damaged page) is one line, never a hang."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if self._conn is not None:
+                    self._conn.rollback()
+            hint = ("free space and run again" if "full" in str(exc)
+                    else statefile.recovery_hint(self.path))
+            raise StateError(f"{self.path}: cannot write the state ({exc}); {hint}") from None
+
     def _open_tables(self) -> None:
-        if self.readonly:
-            self._reader = statefile.connect(self.path, query_only=True)
-            self._tables = {name: _ReadOnlyTable(self._reader, name) for name in _TABLES}
-            return
-        for name in _TABLES:
-            table = SqliteDict(
-                str(self.path), tablename=name, flag="c", journal_mode="WAL",
-                encode=_encode, decode=_decode, outer_stack=False,
-            )
+        """One connection for every table: a read-only user's refuses writes."""
+        self._conn = statefile.connect(self.path, query_only=self.readonly)
+        if not self.readonly:
+            self._conn.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives the process being killed, cheaply.
-            table.conn.execute("PRAGMA synchronous=NORMAL")
-            self._tables[name] = table
-        self._reader = statefile.connect(self.path)
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._tables = {name: statefile.Table(self._conn, self._db_lock, name)
+                        for name in _TABLES}
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
@@ -245,12 +211,10 @@ class State:
 
     def close(self) -> None:
         """Release everything; a state this run changed gets its backup copy first."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        for table in self._tables.values():
-            if isinstance(table, SqliteDict):
-                table.close()
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
         self._tables = {}
         try:
             if self._writable and self._dirty:
@@ -270,31 +234,16 @@ class State:
     # -- items -----------------------------------------------------------------------------
 
     def get(self, identity: str) -> ItemRecord | None:
-        """Planning asks once per item: a direct indexed read (WAL shows it every commit
-        made through sqlitedict) instead of a round trip through sqlitedict's thread."""
         with self._reading():
-            if self._reader is None:
-                data = self._tables["items"].get(identity)
-            else:
-                data = self._read_item(self._reader, identity)
+            data = self._tables["items"].get(identity)
             return None if data is None else ItemRecord.from_json(data)
-
-    def _read_item(self, reader: sqlite3.Connection, identity: str) -> Any:
-        with self._reader_lock:
-            try:
-                row = reader.execute(
-                    'SELECT value FROM "items" WHERE key = ?', (identity,)).fetchone()
-            except sqlite3.OperationalError as exc:
-                if self.readonly and "no such table" in str(exc):
-                    return None
-                raise
-        return None if row is None else _decode(row[0])
 
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
         items = self._tables["items"]
-        items[record.identity] = record.to_json()
-        items.commit()
+        with self._writing():
+            items[record.identity] = record.to_json()
+            items.commit()
         self._dirty = True
         if self._by_checksum is not None:
             self._index(record)
@@ -302,8 +251,9 @@ class State:
     def delete(self, identity: str) -> None:
         """Forget an item (its record was merged into another identity's)."""
         items = self._tables["items"]
-        items.pop(identity, None)
-        items.commit()
+        with self._writing():
+            items.pop(identity, None)
+            items.commit()
         self._dirty = True
         if self._by_checksum is not None:
             self._by_checksum = {k: v for k, v in self._by_checksum.items()
@@ -361,23 +311,26 @@ class State:
         if members is not None:
             value["members"] = members
         albums = self._tables["albums"]
-        albums[f"{target}\n{album_key}"] = value
-        albums.commit()
+        with self._writing():
+            albums[f"{target}\n{album_key}"] = value
+            albums.commit()
         self._dirty = True
 
     def drop_album(self, target: str, album_key: str) -> None:
         """Forget a mapping (an album renamed in Google lives on under its new key)."""
         albums = self._tables["albums"]
-        albums.pop(f"{target}\n{album_key}", None)
-        albums.commit()
+        with self._writing():
+            albums.pop(f"{target}\n{album_key}", None)
+            albums.commit()
         self._dirty = True
 
     # -- runs ------------------------------------------------------------------------------
 
     def add_run(self, summary: dict[str, Any]) -> None:
         runs = self._tables["runs"]
-        runs[f"{len(runs):08d}"] = summary
-        runs.commit()
+        with self._writing():
+            runs[f"{len(runs):08d}"] = summary
+            runs.commit()
         self._dirty = True
 
     def runs(self) -> list[dict[str, Any]]:

@@ -7,18 +7,26 @@ it and says how to recover, never a traceback deep inside SQLite, so every open 
 SQLite's own `quick_check`. Each run that wrote the state ends with an online backup
 (SQLite's backup API sees a consistent snapshot, WAL included), checked before it replaces
 the oldest of `BACKUPS` copies: a damaged state is never backed up over good ones.
+
+Tables keep sqlitedict's layout (`key TEXT PRIMARY KEY, value BLOB`, JSON text values), so
+any state file reads as before, but go through one plain connection of our own: an error
+(a full disk on commit, a row that is not UTF-8) is raised where the call was made.
+sqlitedict's worker thread dies on such errors and leaves its caller waiting forever.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import sqlite3
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 BACKUPS = 3
 BUSY_TIMEOUT = 3.0
@@ -26,6 +34,7 @@ BUSY_TIMEOUT = 3.0
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 _SIDE_FILES = ("-wal", "-shm")
+ITER_CHUNK = 1000
 
 
 class StateError(Exception):
@@ -203,3 +212,86 @@ def _intact(path: Path) -> bool:
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def decode(text: str | bytes) -> Any:
+    return json.loads(text)
+
+
+class Table:
+    """One table of the state: a dict of JSON values, on a connection shared (under `lock`)
+    by all tables. A missing table reads as empty; writing creates it."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, name: str) -> None:
+        self.conn, self.lock, self.name = conn, lock, name
+        self._exists: bool | None = None
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("{table}", f'"{self.name}"')
+
+    def _ready(self, create: bool) -> bool:
+        if self._exists is None or (create and not self._exists):
+            if create:
+                self.conn.execute(self._sql(
+                    "CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB)"))
+                self._exists = True
+            else:
+                found = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                                          "AND name=?", (self.name,)).fetchone()
+                self._exists = found is not None
+        return self._exists
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self.lock:
+            if not self._ready(False):
+                return default
+            row = self.conn.execute(self._sql("SELECT value FROM {table} WHERE key = ?"),
+                                    (key,)).fetchone()
+        return default if row is None else decode(row[0])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self.lock:
+            self._ready(True)
+            self.conn.execute(self._sql("REPLACE INTO {table} (key, value) VALUES (?, ?)"),
+                              (key, encode(value)))
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        with self.lock:
+            found = self.get(key, default)
+            if self._ready(False):
+                self.conn.execute(self._sql("DELETE FROM {table} WHERE key = ?"), (key,))
+        return found
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """In insertion order, read in chunks: rows written while iterating (a rewritten
+        row moves to the end) are not met again."""
+        with self.lock:
+            if not self._ready(False):
+                return
+            last = self.conn.execute(self._sql("SELECT MAX(rowid) FROM {table}")).fetchone()[0]
+        after = -1
+        while last is not None:
+            with self.lock:
+                rows = self.conn.execute(self._sql(
+                    "SELECT rowid, key, value FROM {table} WHERE rowid > ? AND rowid <= ? "
+                    f"ORDER BY rowid LIMIT {ITER_CHUNK}"), (after, last)).fetchall()
+            if not rows:
+                return
+            for rowid, key, value in rows:
+                after = rowid
+                yield key, decode(value)
+
+    def __len__(self) -> int:
+        with self.lock:
+            if not self._ready(False):
+                return 0
+            return int(self.conn.execute(self._sql("SELECT COUNT(*) FROM {table}")
+                                         ).fetchone()[0])
+
+    def commit(self) -> None:
+        with self.lock:
+            self.conn.commit()

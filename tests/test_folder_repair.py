@@ -69,8 +69,8 @@ def _retarget(library: Path, old: Path) -> None:
             from dataclasses import replace
             opened.put(replace(record, targets=targets))
         for key, value in list(opened._tables["albums"].items()):
+            opened._tables["albums"].pop(key)
             opened._tables["albums"][key.replace(str(old), str(library))] = value
-            del opened._tables["albums"][key]
         opened._tables["albums"].commit()
 
 

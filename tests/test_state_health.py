@@ -4,6 +4,7 @@ kept and restored; `status` never hangs; state files are private to their owner.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -176,7 +177,6 @@ def test_backups_rotate_and_a_damaged_state_is_never_backed_up(tmp_path: Path) -
     before = {p.name: p.read_bytes() for p in kept}
     state = State(path)
     state.put(ItemRecord("id-x", "b.jpg"))
-    state._tables["items"].close()  # the run's own writes are done
     path.write_bytes(_damage(path.read_bytes(), "garbage", 0.0, 300))
     state.close()
     assert {p.name: p.read_bytes() for p in statefile.backups(path)} == before
@@ -297,3 +297,38 @@ def test_a_backup_that_cannot_be_written_leaves_the_older_ones(
     state.close()
     assert statefile.backup_path(path).read_bytes() == before
     assert not path.with_name("state.sqlite.backup-new").exists()
+
+
+def test_a_full_disk_under_the_state_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    """SQLite's own size cap stands in for a full disk: the write that does not fit is
+    refused in one line naming the file (sqlitedict's worker thread used to die here and
+    leave the run waiting forever)."""
+    path = tmp_path / "state.sqlite"
+    state = State(path)
+    state.put(ItemRecord("first", "a.jpg"))
+    assert state._conn is not None
+    pages = state._conn.execute("PRAGMA page_count").fetchone()[0]
+    state._conn.execute(f"PRAGMA max_page_count={pages + 1}")
+    started = time.monotonic()
+    with pytest.raises(StateError) as raised:
+        for n in range(200):
+            state.put(ItemRecord(f"id-{n}", "x" * 5000))
+    assert time.monotonic() - started < 30
+    message = str(raised.value)
+    assert message.startswith(str(path)) and "full" in message and "\n" not in message
+    state.close()
+    with State(path, readonly=True) as again:  # what was committed is still there
+        assert again.get("first") == ItemRecord("first", "a.jpg")
+
+
+def test_a_row_that_is_not_text_is_damage_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    _fill(path, 30)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE items SET value = CAST(X'7B22FF' AS TEXT) WHERE rowid = 7")
+    conn.commit()
+    conn.close()
+    for readonly in (False, True):
+        with pytest.raises(StateDamaged, match="damaged"), \
+                State(path, readonly=readonly) as state:
+            _read_everything(state)

@@ -38,6 +38,7 @@ from importer.model import (
     ScanEvent,
 )
 from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_after
+from importer.prepare import content_sha1
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
 from importer.state import State
@@ -301,10 +302,12 @@ class Pipeline:
         uploads: list[tuple[Job, int]] = []
         batch_size = self._upload_batch()
         for action, asset in batch:
+            if self._claims.wait_if_claimed(asset.primary.checksums, (action, asset)):
+                continue  # the same bytes are being sent: look again once they are recorded
             match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
             if match is not None:
                 self._submit_send(act.send, [(action, asset)], self.gallery, action, asset,
-                                  match)
+                                  match, self._shared_with(action.identity, match[1]))
                 continue
             token = self._claims.claim(asset.primary.checksums, (action, asset))
             if token is None:
@@ -332,6 +335,14 @@ class Pipeline:
             self.report.notes.append("checksum look-up failed, uploading anyway: "
                                      + faults.describe(error))
         return known
+
+    def _shared_with(self, identity: str, sha1: str) -> str | None:
+        """Another Google item recorded on the target with these bytes (a photo uploaded
+        twice to Google); not one that came without its sidecar, whose values it replaces."""
+        owner = self.state.find_by_checksum(self.gallery.target, sha1)
+        if owner is None or owner == identity or content_sha1(owner) is not None:
+            return None
+        return owner
 
     def _upload_batch(self) -> int:
         size = self.gallery.capabilities.upload_batch

@@ -6,11 +6,15 @@ own locator file. The imitation's record of what was trashed is what is asserted
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from importer.reclaim import planfile
+from tests.conftest import REPO, cli_command
 from tests.fakes.gphotos_web import TEXTS
 from tests.reclaim_env import Cli, Scene, build_scene, item, web_id
 
@@ -135,6 +139,36 @@ def test_only_approved_items_go_when_the_plan_carries_approvals(tmp_path: Path,
     nothing = scene.apply(plan_path)
     assert nothing.code == 0 and "no item is approved" in nothing.out
     assert scene.web.page_loads() == loads and progress(plan_path)["state"] == "finished"
+
+
+def test_apply_reads_the_approvals_in_turn_with_the_review_page(tmp_path: Path,
+                                                                cli: Cli) -> None:
+    """While the review page holds the plan's lock (writing approvals), `--apply` waits for
+    its turn, then trashes by what was written, never by a plan read half-way."""
+    scene = folder_scene(tmp_path, cli, small(4))
+    plan_path, plan = scene.plan()
+    for entry in plan["items"]:
+        entry["approved"] = True
+    planfile.write_raw(plan_path, plan)
+    command = cli_command("reclaim", "--to", scene.target, "--apply", plan_path, "--config",
+                          scene.config, "--state", scene.state)
+    with planfile.locked(plan_path):
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not plan_path.with_name(plan_path.name + ".progress.json").exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.5)  # the browser is up; without the lock it would be trashing now
+        assert scene.web.trashed_ids() == []
+        withdrawn = next(e for e in plan["items"] if e["google_url"] == scene.items["p3"].url)
+        withdrawn["approved"] = False
+        planfile.write_raw(plan_path, plan)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, out
+    assert sorted(scene.trashed_roles()) == ["p1", "p2", "p4"]
+    assert "no longer approved" in next(x for x in out.splitlines()
+                                        if scene.items["p3"].url in x)
 
 
 def test_the_daily_cap_counts_over_runs(tmp_path: Path, cli: Cli) -> None:

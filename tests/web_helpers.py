@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.config import Settings, WebSettings
-from importer.web.plans import plans_dir
+from importer.reclaim.planfile import plan_dir
 from importer.web.server import WebHandle, start_in_thread
 from tests.conftest import library_entries
 
@@ -38,7 +38,7 @@ def plan_from_library(library: Path, state_file: Path, *, keep_every: int = 4,
     plan = {"id": f"plan-{stamp}", "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "target": f"folder:{library.absolute()}", "state": "planned",
             "older_than_days": 30, "items": items}
-    folder = plans_dir(state_file)
+    folder = plan_dir(state_file)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"plan-{stamp}.json"
     path.write_text(json.dumps(plan, ensure_ascii=False, indent=1), encoding="utf-8")

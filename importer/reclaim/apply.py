@@ -28,7 +28,7 @@ from importer.reclaim.candidates import for_urls
 from importer.reclaim.gallerycheck import check
 from importer.reclaim.interrupts import Interrupts
 from importer.reclaim.itempage import ItemPage, Outcome, PageResult, SignedOut
-from importer.reclaim.planfile import Plan, PlanItem, load_plan
+from importer.reclaim.planfile import Plan, PlanItem, load_current, load_plan
 from importer.reclaim.progress import FINISHED, STOPPED, ProgressFile
 from importer.reclaim.rules import Decision, Policy, gallery_decision, static_decision
 from importer.reclaim.texts import load_texts
@@ -150,7 +150,7 @@ class ApplyRun:
     def _still_approved(self) -> set[str]:
         """The plan file as it is now: the review page may have withdrawn approvals."""
         try:
-            current = load_plan(self.plan_path)
+            current = load_current(self.plan_path)
         except ReclaimError:
             return set()
         return {item.identity for item in current.to_trash()}

@@ -1,5 +1,6 @@
 """The page's "trash the approved items" button: runs `reclaim --apply` as a child process
-and reports its progress file (`<plan>.progress.json`, written by `reclaim`).
+and reports its progress file (`<plan>.progress.json`, written by `reclaim`: see
+importer/reclaim/progress.py).
 
 A child process, not a thread: the apply drives a browser for hours and must survive the
 page being closed; its own progress file is what any later page reads.
@@ -16,15 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from importer.progressfile import pid_alive, read_json
-from importer.web.plans import PlanError, approved_items, read_plan
+from importer.reclaim.planfile import PlanError, read_raw
+from importer.reclaim.progress import progress_path
+from importer.web.plans import approved_items
 
 DEFAULT_COMMAND = (sys.executable, "-m", "importer.cli")
-
-
-def progress_files(plan: Path) -> list[Path]:
-    """`<PLAN>.progress.json` read both ways (plan-X.json.progress.json, plan-X.progress
-    .json), so either spelling `reclaim` settles on is found."""
-    return [plan.with_name(plan.name + ".progress.json"), plan.with_suffix(".progress.json")]
 
 
 def log_file(plan: Path) -> Path:
@@ -43,7 +40,7 @@ class ApplyRunner:
 
     def start(self, plan: Path, plan_id: str) -> None:
         with self._lock:
-            data = read_plan(plan)
+            data = read_raw(plan)
             if data.get("id") != plan_id:
                 raise PlanError("the plan file now holds another plan; reload the page")
             if not approved_items(data):
@@ -80,10 +77,7 @@ class ApplyRunner:
                     and pid_alive(progress.get("pid")))
 
     def _progress(self, plan: Path) -> dict[str, Any] | None:
-        found = [p for p in progress_files(plan) if p.exists()]
-        if not found:
-            return None
-        return read_json(max(found, key=lambda p: p.stat().st_mtime))
+        return read_json(progress_path(plan))
 
     def status(self, plan: Path) -> dict[str, Any] | None:
         """The apply's progress as `reclaim` wrote it, corrected by what we know of the

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from importer.config import Settings
 from importer.reclaim.planfile import PlanError, latest_plan, read_raw
 from importer.web import data, plans, problems
-from importer.web.apply import DEFAULT_COMMAND, ApplyRunner
+from importer.web.apply import ApplyRunner
 from importer.web.security import Access, Guard
 
 HERE = Path(__file__).parent
@@ -64,10 +64,9 @@ class Web:
 
 
 def create_app(state_file: Path, settings: Settings, access: Access, *,
-               command: tuple[str, ...] = DEFAULT_COMMAND,
                config_file: Path | None = None) -> Starlette:
-    web = Web(state_file, settings, access,
-              ApplyRunner(state_file, command, config_file), data.Previews(settings))
+    web = Web(state_file, settings, access, ApplyRunner(state_file, config_file),
+              data.Previews(settings))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.filters["bytes"] = data.readable_bytes

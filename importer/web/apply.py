@@ -21,7 +21,8 @@ from importer.reclaim.planfile import PlanError, read_raw
 from importer.reclaim.progress import progress_path
 from importer.web.plans import approved_items
 
-DEFAULT_COMMAND = (sys.executable, "-m", "importer.cli")
+COMMAND = (sys.executable, "-m", "importer.cli")
+"""This tool, as the running interpreter runs it (no PATH lookup)."""
 
 
 def log_file(plan: Path) -> Path:
@@ -33,7 +34,6 @@ class ApplyRunner:
     """At most one apply per plan at a time; remembers the children it started."""
 
     state_file: Path
-    command: tuple[str, ...] = DEFAULT_COMMAND
     config_file: Path | None = None
     _children: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,7 +51,7 @@ class ApplyRunner:
             target = data.get("target")
             if not isinstance(target, str) or not target:
                 raise PlanError(f"{plan}: the plan names no target")
-            argv = [*self.command, "reclaim", "--apply", str(plan), "--to", target,
+            argv = [*COMMAND, "reclaim", "--apply", str(plan), "--to", target,
                     "--state", str(self.state_file)]
             if self.config_file is not None:
                 argv += ["--config", str(self.config_file)]

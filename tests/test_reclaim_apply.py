@@ -68,7 +68,7 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     assert progress(plan) | {"pid": 0, "updated": ""} == {
         "plan_id": json.loads(plan.read_text())["id"], "pid": 0, "state": "finished",
         "total": 9, "done": 9, "trashed": 5, "kept": 1, "failed": 3, "current": None,
-        "message": "trashed 5, kept 1, failed 3 of 9", "updated": ""}
+        "message": "trashed 5, kept 1, failed 3 of 9", "stopped_by": None, "updated": ""}
 
 
 def test_consecutive_failures_stop_the_run(tmp_path: Path, cli: Cli) -> None:
@@ -82,6 +82,7 @@ def test_consecutive_failures_stop_the_run(tmp_path: Path, cli: Cli) -> None:
     assert sum(line.startswith("failed") for line in done.out.splitlines()) == 2
     assert "stopped after 2 failures in a row" in done.out
     assert progress(plan)["state"] == "stopped" and progress(plan)["done"] == 2
+    assert progress(plan)["stopped_by"] == "failures"
 
 
 def test_signed_out_mid_run_stops_in_one_line_and_a_rerun_finishes(tmp_path: Path,
@@ -96,7 +97,7 @@ def test_signed_out_mid_run_stops_in_one_line_and_a_rerun_finishes(tmp_path: Pat
         x for x in done.out.splitlines() if "login google" in x]
     assert len([x for x in done.out.splitlines() if "signed this browser out" in x]) == 1
     assert "Traceback" not in done.out + done.err
-    assert progress(plan)["state"] == "stopped"
+    assert progress(plan)["state"] == "stopped" and progress(plan)["stopped_by"] == "signed_out"
     assert scene.recorded_roles() <= set(scene.trashed_roles())
     scene.web.sign_out_after = None
     relogin = scene.run("login", "google", "--cookies",
@@ -176,6 +177,7 @@ def test_the_daily_cap_counts_over_runs(tmp_path: Path, cli: Cli) -> None:
     plan, _ = scene.plan()
     first = scene.apply(plan)
     assert first.code == 0 and "daily cap of 2 reached" in first.out
+    assert progress(plan)["stopped_by"] == "daily_cap"
     assert len(scene.web.trashed_ids()) == 2
     second = scene.apply(plan)
     assert second.code == 0 and "daily cap of 2 reached" in second.out

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from importer.model import Album, Metadata, PreparedAsset
@@ -57,10 +57,25 @@ class UploadResult:
     """Anything the user should know about how the target took it (for the report)."""
 
 
+@dataclass(frozen=True)
+class Rewritten:
+    """A target that keeps an item's values in the stored file itself (the folder library)
+    rewrote that file: where it is now (a new date moves it to another date folder) and the
+    SHA-1 of its new bytes, for the state to record."""
+
+    remote_id: str
+    sha1: str
+    live_video_id: str | None = None
+    """Where the live photo's video is now, when it moved too."""
+
+
 class VerifyStatus(enum.StrEnum):
     OK = "ok"
     MISSING = "missing"
     MISMATCH = "mismatch"
+    INCOMPLETE = "incomplete"
+    """The file is right but something that belongs to it is not (the folder library: its
+    XMP sidecar or its library.jsonl entry is missing or says other values)."""
 
 
 class GalleryError(Exception):
@@ -106,8 +121,10 @@ class Gallery(Protocol):
 
     def upload(self, asset: PreparedAsset) -> UploadResult: ...
 
-    def set_metadata(self, remote_id: str, metadata: Metadata, fields: frozenset[str]) -> None:
-        """Write `fields` ("taken_at", "location", "description") of `metadata`."""
+    def set_metadata(self, remote_id: str, metadata: Metadata,
+                     fields: frozenset[str]) -> Rewritten | None:
+        """Write `fields` ("taken_at", "location", "description") of `metadata`. Galleries
+        return None; a target that rewrote (or moved) the stored file says so."""
         ...
 
     def set_favorite(self, remote_id: str, favorite: bool) -> None: ...
@@ -237,3 +254,42 @@ class AlbumMembers(Protocol):
     def album_members(self, album_id: str) -> set[str]:
         """Remote ids in the album now (an album that is gone has none)."""
         ...
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """What the state says one item is on a target (for a target that repairs itself)."""
+
+    remote_id: str
+    name: str
+    sha1: str | None = None
+    source_sha1: str | None = None
+    google_url: str | None = None
+    favorite: bool = False
+    archived: bool = False
+    albums: tuple[tuple[Album, str], ...] = ()
+    """Each album the item is recorded in, with the album's remote id."""
+    values: Mapping[str, object] = field(default_factory=dict)
+    """Google's values as last synced ("taken_at", "location", "description")."""
+    live_video_id: str | None = None
+    live_video_sha1: str | None = None
+
+
+@dataclass
+class Repairs:
+    """What a target found and mended, and what only the state can fix."""
+
+    moved: dict[str, Rewritten] = field(default_factory=dict)
+    """Remote id the state knows -> where the item is now and its bytes' SHA-1."""
+    missing: list[str] = field(default_factory=list)
+    """Remote ids whose files are gone: import them again from the export."""
+    mended: list[str] = field(default_factory=list)
+    """One line per thing written again (an index entry, a sidecar, an album link)."""
+
+
+@runtime_checkable
+class RepairsItself(Protocol):
+    """Optional: a target that can check cheaply, at every run's start, that it holds what
+    the state says and mend what is only partly there (the folder library)."""
+
+    def repair(self, items: Iterable[StoredItem]) -> Repairs: ...

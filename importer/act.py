@@ -18,6 +18,7 @@ from adapters.base import (
     Gallery,
     GalleryError,
     Replaces,
+    Rewritten,
     UploadResult,
     UploadStatus,
 )
@@ -47,23 +48,28 @@ def _has_value(metadata: Metadata, field: str) -> bool:
     }[field]
 
 
-def apply(gallery: Gallery, remote_id: str, changes: Changes) -> None:
-    """Set `changes` on the gallery: in one request where it can, else setter by setter."""
+def apply(gallery: Gallery, remote_id: str, changes: Changes) -> Rewritten | None:
+    """Set `changes` on the gallery: in one request where it can (a gallery, which keeps
+    no values in the stored file), else setter by setter; a target that rewrote (or moved)
+    the stored file says where it is now."""
     if not changes:
-        return
+        return None
     if isinstance(gallery, ChangesAtOnce):
         gallery.apply_changes(remote_id, changes)
-        return
+        return None
     if changes.favorite is not None:
         gallery.set_favorite(remote_id, changes.favorite)
     if changes.archived is not None:
         gallery.set_archived(remote_id, changes.archived)
     if changes.fields:
-        gallery.set_metadata(remote_id, changes.metadata, changes.fields)
+        return gallery.set_metadata(remote_id, changes.metadata, changes.fields)
+    return None
 
 
-def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset[str]) -> None:
-    """Set favorite, archive and metadata that the upload (or the bytes) did not carry."""
+def settle(gallery: Gallery, remote_id: str, metadata: Metadata,
+           done: frozenset[str]) -> Rewritten | None:
+    """Set favorite, archive and metadata that the upload (or the bytes) did not carry;
+    a target that rewrote (or moved) the stored file says where it is now."""
     caps = gallery.capabilities
     supported = {"taken_at": caps.set_date, "location": caps.set_location,
                  "description": caps.descriptions}
@@ -72,13 +78,19 @@ def settle(gallery: Gallery, remote_id: str, metadata: Metadata, done: frozenset
     )
     favorite = metadata.favorite and caps.favorites and "favorite" not in done
     archived = metadata.archived and caps.archive and "archived" not in done
-    apply(gallery, remote_id, Changes(metadata, fields, True if favorite else None,
-                                      True if archived else None))
+    return apply(gallery, remote_id, Changes(metadata, fields, True if favorite else None,
+                                             True if archived else None))
 
 
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
-         existing: tuple[str, str] | None) -> ItemResult:
-    """Upload `prepared`, or adopt `existing` (remote id, matching SHA-1) already there."""
+         existing: tuple[str, str] | None, shared_with: str | None = None) -> ItemResult:
+    """Upload `prepared`, or adopt `existing` (remote id, matching SHA-1) already there.
+    `shared_with`: another Google item of ours holds those bytes on the target; its values
+    stay (one file cannot carry two dates), and this item is recorded beside it."""
+    if existing is not None and shared_with is not None:
+        return ItemResult(action, FileOutcome.ALREADY_THERE,
+                          f"same bytes as {shared_with}, already on target (its values kept)",
+                          existing[0], prepared, target_sha1=existing[1])
     if existing is not None:
         return _adopt(gallery, action, prepared, *existing)
     try:
@@ -109,13 +121,16 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
     # Only our own written bytes carry our values, and an XMP sidecar never reached it.
     ours = sha1 == prepared.primary.sha1 and prepared.primary.xmp is None
     try:
-        settle(gallery, remote_id, prepared.item.metadata,
-               prepared.carried if ours else frozenset())
+        rewritten = settle(gallery, remote_id, prepared.item.metadata,
+                           prepared.carried if ours else frozenset())
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
                           prepared=prepared)
+    video = None
+    if rewritten is not None:
+        remote_id, sha1, video = rewritten.remote_id, rewritten.sha1, rewritten.live_video_id
     return ItemResult(action, FileOutcome.ALREADY_THERE, "same bytes already on target",
-                      remote_id, prepared, target_sha1=sha1)
+                      remote_id, prepared, video, target_sha1=sha1)
 
 
 def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
@@ -124,17 +139,20 @@ def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
     if isinstance(outcome, GalleryError):
         return ItemResult(action, FileOutcome.FAILED, describe(outcome), prepared=prepared)
     try:
-        settle(gallery, outcome.remote_id, prepared.item.metadata,
-               outcome.applied | prepared.carried)
+        rewritten = settle(gallery, outcome.remote_id, prepared.item.metadata,
+                           outcome.applied | prepared.carried)
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
                           prepared=prepared)
+    remote_id = rewritten.remote_id if rewritten else outcome.remote_id
+    sha1 = rewritten.sha1 if rewritten else None
+    video = (rewritten.live_video_id if rewritten else None) or outcome.live_video_id
     if outcome.status is UploadStatus.CREATED:
-        return ItemResult(action, FileOutcome.IMPORTED, outcome.note, outcome.remote_id,
-                          prepared, outcome.live_video_id)
+        return ItemResult(action, FileOutcome.IMPORTED, outcome.note, remote_id, prepared,
+                          video, sha1)
     return ItemResult(action, FileOutcome.ALREADY_THERE,
-                      outcome.note or "target reported a duplicate", outcome.remote_id,
-                      prepared, outcome.live_video_id)
+                      outcome.note or "target reported a duplicate", remote_id, prepared,
+                      video, sha1)
 
 
 def update(gallery: Gallery, action: Action, allowed: frozenset[str],
@@ -151,12 +169,14 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str],
     archived = metadata.archived if "archived" in action.changed and caps.archive else None
     fields = frozenset(f for f in action.changed & METADATA_FIELDS & allowed
                        if _has_value(metadata, f))
-    changes = Changes(metadata, fields, favorite, archived)
     try:
-        apply(gallery, remote_id, changes)
+        rewritten = apply(gallery, remote_id, Changes(metadata, fields, favorite, archived))
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
                           prepared=prepared)
+    if rewritten is not None:
+        return ItemResult(action, FileOutcome.UPDATED, action.reason, rewritten.remote_id,
+                          prepared, rewritten.live_video_id, rewritten.sha1)
     return ItemResult(action, FileOutcome.UPDATED, action.reason, remote_id, prepared)
 
 
@@ -170,10 +190,12 @@ def complete(gallery: Gallery, action: Action, prepared: PreparedAsset) -> ItemR
     try:
         if isinstance(gallery, Replaces):
             placed = gallery.replace(previous.remote_id, prepared)
-            settle(gallery, placed.remote_id, metadata, placed.applied | prepared.carried)
+            rewritten = settle(gallery, placed.remote_id, metadata,
+                               placed.applied | prepared.carried)
+            remote_id = rewritten.remote_id if rewritten else placed.remote_id
             return ItemResult(action, FileOutcome.UPDATED, f"{action.reason}: the Takeout "
-                              "original replaced the Picker copy", placed.remote_id, prepared,
-                              placed.live_video_id)
+                              "original replaced the Picker copy", remote_id, prepared,
+                              placed.live_video_id, rewritten.sha1 if rewritten else None)
         settle(gallery, previous.remote_id, metadata, frozenset())
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),

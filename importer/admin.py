@@ -1,4 +1,5 @@
-"""`status` and `verify`: what the state holds, and whether the target agrees."""
+"""`status`, `verify` and `restore-state`: what the state holds, whether the target agrees,
+and getting a damaged state back from its last backup."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from adapters import open_target
 from adapters.base import VerifyStatus
+from importer import statefile
 from importer.config import ConfigError, Settings
 from importer.run import default_state_path, state_path
 from importer.safetext import json_shown, shown
@@ -23,6 +25,8 @@ from importer.state import State, TargetRecord, now_iso
 VERIFY_BATCH = 500
 Checker = Callable[[Mapping[str, str]], Mapping[str, VerifyStatus]]
 RUNS_SHOWN = 5
+VARIANT = "#variant:"
+"""An edited copy's identity: its original's Google URL, this, its own name."""
 
 
 def status_data(path: Path) -> dict[str, Any]:
@@ -46,8 +50,12 @@ def status_data(path: Path) -> dict[str, Any]:
         }
 
 
+def _chosen_state(settings: Settings) -> Path:
+    return state_path(settings) if settings.state or settings.to else default_state_path(None)
+
+
 def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:
-    path = state_path(settings) if settings.state or settings.to else default_state_path(None)
+    path = _chosen_state(settings)
     if not path.exists():
         if as_json:
             out.print_json(data={"state": str(path), "items": 0, "counts": {}, "runs": []})
@@ -112,8 +120,11 @@ def verify_items(state: State, target: str, check: Checker, out: Console,
 
 def _verify_all(state: State, target: str, check: Checker, out: Console,
                 only: Collection[str] | None = None) -> int:
-    pending: dict[str, tuple[str, str]] = {}
+    """Every item's file, its live photo's video, and for an edited copy that its original
+    is there too (Google's pair stays a pair)."""
+    pending: dict[tuple[str, bool], tuple[str, str]] = {}  # (remote id, is video) -> ...
     ok = bad = 0
+    variants: list[tuple[str, str]] = []
     for record in state.items():
         if only is not None and record.identity not in only:
             continue
@@ -121,40 +132,83 @@ def _verify_all(state: State, target: str, check: Checker, out: Console,
         if on_target is None or not on_target.done or on_target.written_sha1 is None:
             continue
         assert on_target.remote_id is not None
-        if on_target.remote_id in pending:  # a PhotoPrism stack: each file its own check
-            good, wrong = _verify_batch(state, target, check, pending, out)
+        if (on_target.remote_id, False) in pending:  # a PhotoPrism stack: each file its own
+            good, wrong = _verify_batch(state, target, check, pending, out)  # check
             ok, bad, pending = ok + good, bad + wrong, {}
-        pending[on_target.remote_id] = (record.identity, on_target.written_sha1)
+        if VARIANT in record.identity:
+            variants.append((record.identity.partition(VARIANT)[0], record.name))
+        pending[(on_target.remote_id, False)] = (record.identity, on_target.written_sha1)
+        if on_target.live_video_id and on_target.live_video_sha1:
+            pending[(on_target.live_video_id, True)] = (record.identity,
+                                                        on_target.live_video_sha1)
         if len(pending) >= VERIFY_BATCH:
             good, wrong = _verify_batch(state, target, check, pending, out)
             ok, bad, pending = ok + good, bad + wrong, {}
     if pending:
         good, wrong = _verify_batch(state, target, check, pending, out)
         ok, bad = ok + good, bad + wrong
+    for original, name in variants:
+        if not _done(state, original, target):
+            bad += 1
+            out.print(shown(f"  original missing: {name} is an edited copy; its original "
+                            f"({original}) is not on the target"), markup=False)
     out.print(shown(f"verified {ok} item(s) on {target}; {bad} missing or different"),
               markup=False)
     return bad
 
 
-def _verify_batch(state: State, target: str, check: Checker,
-                  pending: dict[str, tuple[str, str]], out: Console) -> tuple[int, int]:
-    results = check({remote: sha1 for remote, (_, sha1) in pending.items()})
-    ok = bad = 0
-    stamp = now_iso()
-    for remote, (identity, _) in pending.items():
-        status = results.get(remote, VerifyStatus.MISSING)
-        record = state.get(identity)
-        assert record is not None
-        on_target: TargetRecord | None = record.on(target)
-        assert on_target is not None
-        if status is VerifyStatus.OK:
-            ok += 1
-            if not on_target.verified_at:
-                state.put(record.with_target(target, replace(on_target, verified_at=stamp)))
-        else:
-            bad += 1
-            out.print(shown(f"  {status}: {record.name} ({remote})"), markup=False)
-            if on_target.verified_at:
-                state.put(record.with_target(target, replace(on_target, verified_at=None)))
-    return ok, bad
+def _done(state: State, identity: str, target: str) -> bool:
+    record = state.get(identity)
+    on_target = record.on(target) if record is not None else None
+    return on_target is not None and on_target.done
 
+
+def _verify_batch(state: State, target: str, check: Checker,
+                  pending: dict[tuple[str, bool], tuple[str, str]], out: Console
+                  ) -> tuple[int, int]:
+    """Bulk checks (the videos apart: a gallery may give a live photo's video the photo's
+    id); an item is verified when its file and its video (if any) are."""
+    results: dict[tuple[str, bool], VerifyStatus] = {}
+    for videos in (False, True):
+        asked = {remote: sha1 for (remote, video), (_, sha1) in pending.items()
+                 if video is videos}
+        if asked:
+            results.update({(r, videos): v for r, v in check(asked).items()})
+    verdict: dict[str, bool] = {}
+    for (remote, video), (identity, _) in pending.items():
+        status = results.get((remote, video), VerifyStatus.MISSING)
+        if status is not VerifyStatus.OK:
+            record = state.get(identity)
+            name = record.name if record else identity
+            hint = " (the next import repairs it)" if status is VerifyStatus.INCOMPLETE else ""
+            what = f"live-photo video of {name}" if video else name
+            out.print(shown(f"  {status}: {what} ({remote}){hint}"), markup=False)
+        verdict[identity] = verdict.get(identity, True) and status is VerifyStatus.OK
+    stamp = now_iso()
+    for identity, good in verdict.items():
+        record = state.get(identity)
+        on_target: TargetRecord | None = record.on(target) if record else None
+        if record is None or on_target is None:
+            continue
+        if good and not on_target.verified_at:
+            state.put(record.with_target(target, replace(on_target, verified_at=stamp)))
+        elif not good and on_target.verified_at:
+            state.put(record.with_target(target, replace(on_target, verified_at=None)))
+    good_items = sum(verdict.values())
+    return good_items, len(verdict) - good_items
+
+
+def restore_state(settings: Settings, out: Console) -> int:
+    """Replace the state with its newest intact backup; the old file is kept aside."""
+    path = _chosen_state(settings)
+    lock = statefile.acquire_lock(path)
+    try:
+        used, aside = statefile.restore(path)
+    finally:
+        lock.close()
+    out.print(f"Restored {path} from {used.name}.", markup=False)
+    if aside is not None:
+        out.print(f"The state that was there is kept as {aside.name}.", markup=False)
+    out.print("Run the import again: items imported after that backup are found again by "
+              "checksum and not copied twice.", markup=False)
+    return 0

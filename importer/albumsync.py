@@ -53,7 +53,10 @@ class _Outcome:
 class RenamesAlbums(Protocol):
     """A gallery that can rename an album it holds (optional: others keep the old title)."""
 
-    def rename_album(self, album_id: str, album: Album) -> None: ...
+    def rename_album(self, album_id: str, album: Album) -> str | None:
+        """Rename to `album.title`; the album's new id when renaming changed it (the folder
+        library's album id is its folder's name), else None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class AlbumSync:
         self._remote: dict[str, str] = {}
         self._started: set[str] = set()
         self._running: dict[Future[_Outcome], _Job] = {}
+        self._was: dict[str, str] = {}
+        """New album key -> the key it had before Google renamed it (this run)."""
         self._size = 0
         self._pool = ThreadPoolExecutor(max(MAX_RUNNING, workers), "albums")
 
@@ -299,12 +304,13 @@ class AlbumSync:
         remote = self.gallery.ensure_album(album, old.remote_id)
         if remote == old.remote_id:
             try:
-                self._renamer.rename_album(remote, album)
+                remote = self._renamer.rename_album(remote, album) or remote
             except Exception as exc:
                 self.report.notes.append(f"album {old.title!r}: not renamed to "
                                          f"{album.title!r}: {describe(item_error(exc))}")
         self.state.put_album(target, album.key, album.title, remote, old.members)
         self.state.drop_album(target, source)
+        self._was[album.key] = source
         self.report.notes.append(f"album {old.title!r} was renamed {album.title!r} in Google "
                                  "Photos; it stays the same album on the target")
         return remote
@@ -313,15 +319,18 @@ class AlbumSync:
 
     def _record(self, album_key: str, identities: list[str]) -> None:
         target = self.gallery.target
+        was = self._was.get(album_key)
         added = 0
         for identity in dict.fromkeys(identities):
             record = self.state.get(identity)
             on_target = record.on(target) if record else None
             if record is None or on_target is None or album_key in on_target.albums:
                 continue
-            updated = replace(on_target, albums=(*on_target.albums, album_key))
+            # A member under the album's old key stays one member, now under the new key.
+            kept = tuple(k for k in on_target.albums if k != was)
+            updated = replace(on_target, albums=(*kept, album_key))
             self.state.put(record.with_target(target, updated))
-            added += 1
+            added += len(kept) == len(on_target.albums)
         info = self.state.album_info(target, album_key)
         if added and info is not None and info.members is not None:
             self.state.put_album(target, album_key, info.title, info.remote_id,

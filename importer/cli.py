@@ -10,6 +10,7 @@ Exit codes (README, "Exit codes"; constants in `faults`):
   3    the target stopped the run (unreachable, gone, credentials refused)
   4    no space left (on the target, for the state, or for temporary files)
   5    internal error: a bug (`--debug` or GPHOTOS_IMPORTER_DEBUG=1 shows the traceback)
+  6    the state could not be read or written mid-run (damaged, held by another program)
   130  interrupted by Ctrl-C; 143 stopped by SIGTERM
 A run that stops early still prints its summary, writes its report and names the cause in
 one line; whatever happens, no traceback is printed unless asked for.
@@ -29,7 +30,7 @@ from rich.console import Console
 
 from adapters.base import AuthError, GalleryError, TargetUnavailable
 from importer import __version__, faults
-from importer.admin import show_status, verify
+from importer.admin import restore_state, show_status, verify
 from importer.config import ConfigError, Settings, build_settings, merge_section
 from importer.faults import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from importer.google_errors import GoogleAuthError, PickerError
@@ -201,9 +202,18 @@ def _add_health(commands: Any) -> None:
     check.set_defaults(handler=handle)
 
 
+
+def _add_restore_state(commands: Any) -> None:
+    restore = commands.add_parser(
+        "restore-state", help="put the newest intact backup of a damaged state in its place")
+    restore.add_argument("--to", metavar="TARGET", help="target whose default state to restore")
+    common_options(restore)
+    restore.set_defaults(handler=lambda args, out: restore_state(settings_from(args), out))
+
+
 COMMANDS: tuple[Callable[[Any], None], ...] = (
-    _add_import, _add_status, _add_verify, _add_serve, _add_auth, _add_watch, _add_health,
-    add_reclaim, add_login)
+    _add_import, _add_status, _add_verify, _add_restore_state, _add_serve, _add_auth,
+    _add_watch, _add_health, add_reclaim, add_login)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from adapters.base import AuthError, GalleryError, StorageFull, TargetUnavailable
 from importer.google_errors import GoogleAuthError, PickerError
-from importer.state import StateFull
+from importer.state import StateError, StateFull
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -25,6 +25,8 @@ EXIT_TARGET = 3
 credentials; or Google refusing the authorization or ending the picking session."""
 EXIT_DISK_FULL = 4
 """No space left: on the target, for the state, or for temporary files."""
+EXIT_STATE = 6
+"""The state could not be read or written mid-run (damaged, or held by another program)."""
 EXIT_INTERNAL = 5
 """An unexpected error outside any one item (a bug: please report it, with --debug)."""
 EXIT_INTERRUPTED = 130
@@ -85,6 +87,8 @@ def fatal(exc: BaseException) -> Stop | None:
         return Stop(f"the target cannot be used: {one_line(str(exc))}", EXIT_TARGET)
     if isinstance(exc, GoogleAuthError | PickerError):  # the source: nothing more comes
         return Stop(one_line(str(exc)), EXIT_TARGET)
+    if isinstance(exc, StateError):  # the message names the file and how to recover
+        return Stop(one_line(str(exc)), EXIT_STATE)
     return None
 
 

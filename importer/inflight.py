@@ -24,6 +24,16 @@ class Claims(Generic[T]):
         self._waiting: dict[int, list[T]] = {}
         self._tokens = itertools.count(1)
 
+    def wait_if_claimed(self, checksums: Iterable[str], entry: T) -> bool:
+        """True (and `entry` waits) when an upload holds one of these checksums: the target
+        may already show its bytes, but until that upload is recorded nobody can tell whose
+        they are, so the entry is looked up again once it is."""
+        owner = next((self._owner[c] for c in checksums if c in self._owner), None)
+        if owner is None:
+            return False
+        self._waiting[owner].append(entry)
+        return True
+
     def claim(self, checksums: Iterable[str], entry: T) -> int | None:
         """A token for an upload of these bytes, or None when another upload holds one of
         them: `entry` then waits for it (see `release`)."""

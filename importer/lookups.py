@@ -23,6 +23,7 @@ from importer.inflight import Claims
 from importer.jobs import Send
 from importer.model import PreparedAsset
 from importer.plan import Action
+from importer.prepare import content_sha1
 from importer.state import State
 
 CHECK_BATCH = 100
@@ -108,12 +109,16 @@ class Lookups:
         uploads: list[tuple[Job, int]] = []
         for job in batch:
             action, asset = job
+            if self.claims.wait_if_claimed(asset.primary.checksums, job):
+                continue  # the target may show those bytes, but whose they are is known
+                # only once that upload is recorded
             match = self._match(asset)
             if match is None:
                 match = next(((answer[s], s) for s in asset.primary.checksums if s in answer),
                              None)
             if match is not None:
-                sends.append(Send(act.send, (self.gallery, action, asset, match), [job]))
+                shared = self._shared_with(action.identity, match[1])
+                sends.append(Send(act.send, (self.gallery, action, asset, match, shared), [job]))
             elif (token := self.claims.claim(asset.primary.checksums, job)) is not None:
                 uploads.append((job, token))
         size = upload_batch(self.gallery)
@@ -133,6 +138,14 @@ class Lookups:
             if remote_id is not None:
                 return remote_id, sha1
         return None
+
+    def _shared_with(self, identity: str, sha1: str) -> str | None:
+        """Another Google item recorded on the target with these bytes (a photo uploaded
+        twice to Google); not one that came without its sidecar, whose values it replaces."""
+        owner = self.state.find_by_checksum(self.gallery.target, sha1)
+        if owner is None or owner == identity or content_sha1(owner) is not None:
+            return None
+        return owner
 
     def release(self, tokens: Sequence[int]) -> None:
         """Uploads ended (done or failed): what waited for them is looked up again first."""

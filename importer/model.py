@@ -222,6 +222,11 @@ class PreparedFile:
     def held_bytes(self) -> int:
         return self.held + len(self.xmp or b"")
 
+    exif_added: frozenset[tuple[str, int]] = frozenset()
+    """EXIF tags (IFD name, tag) inserted into these bytes: ours, so a later change in
+    Google may replace exactly these (the folder library rewrites its files), never the
+    camera's own."""
+
     @property
     def checksums(self) -> tuple[str, ...]:
         """Both digests: a gallery may hold our written bytes or the untouched original."""

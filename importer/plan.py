@@ -18,6 +18,7 @@ from typing import Any
 
 from importer.config import TakeoutSettings
 from importer.model import Album, DateSource, FileOutcome, MediaItem, Metadata, PreparedAsset
+from importer.prepare import content_sha1
 from importer.state import ItemRecord, State, TargetRecord
 
 PICKER = "picker"
@@ -105,11 +106,20 @@ def plan_item(
     record: ItemRecord | None,
     target: str,
     settings: TakeoutSettings,
+    owner: str | None = None,
 ) -> Action:
+    """`owner`: for an item that came without its sidecar (a content identity), the
+    identity an earlier run recorded the same bytes under on `target`."""
     excluded = _excluded(item, settings)
     if excluded is not None:
         return Action(ActionKind.SKIP, item, identity, excluded)
     previous = record.on(target) if record else None
+    if previous is None and owner is not None and owner != identity:
+        # Imported with its sidecar already: this copy without one has nothing to add,
+        # and its values (from the file alone) must not replace Google's.
+        return Action(ActionKind.SKIP, item, identity,
+                      f"already imported with its sidecar as {owner}",
+                      skip_outcome=FileOutcome.ALREADY_THERE)
     if previous is None or not previous.done:
         why = "new" if previous is None else f"retry after: {previous.error or 'failure'}"
         return Action(ActionKind.UPLOAD, item, identity, why, albums=item.albums)
@@ -160,6 +170,18 @@ def _names(item: MediaItem) -> tuple[str | None, ...]:
     return item.file.name, item.metadata.title
 
 
+def linked_owner(state: State, target: str, identity: str,
+                 record: ItemRecord | None) -> str | None:
+    """For a content identity not yet on `target`: the Google identity its bytes are
+    recorded under there, if any."""
+    sha1 = content_sha1(identity)
+    on_target = record.on(target) if record else None
+    if sha1 is None or (on_target is not None and on_target.done):
+        return None
+    owner = state.find_by_checksum(target, sha1)
+    return owner if owner is not None and content_sha1(owner) is None else None
+
+
 def plan_for(item: MediaItem, identity: str, state: State, target: str,
              settings: TakeoutSettings) -> Action:
     """The plan with what the state knows: the item's record and, for a Picker item not yet
@@ -167,7 +189,8 @@ def plan_for(item: MediaItem, identity: str, state: State, target: str,
     record = state.get(identity)
     if item.picker_id is not None and record is not None and record.on(target) is not None:
         item = _counting_recorded(item, record.targets[target])
-    action = plan_item(item, identity, record, target, settings)
+    owner = linked_owner(state, target, identity, record)
+    action = plan_item(item, identity, record, target, settings, owner)
     taken = item.metadata.taken_at
     if action.kind is not ActionKind.UPLOAD or item.picker_id is None or taken is None:
         return action

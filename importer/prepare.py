@@ -46,6 +46,7 @@ from importer.model import (
 from importer.sources import mediatypes
 from importer.splice import sha1_of, spliced_opener
 
+Key = tuple[str, int]
 HASH_CHUNK = 1 << 20
 HOLD_LIMIT = 8 * 1024 * 1024
 """Photos up to this size are read into memory once (hashing, metadata and the EXIF
@@ -61,9 +62,19 @@ class NotMedia(PrepareError):
     page named .jpg): reported as such and never sent anywhere as media."""
 
 
+CONTENT = "sha1:"
+
+
 def identity_for(item: MediaItem, source_sha1: str) -> str:
     """Google's URL when known; else content + name, stable across exports."""
-    return item.google_identity or f"sha1:{source_sha1}:{item.file.name}"
+    return item.google_identity or f"{CONTENT}{source_sha1}:{item.file.name}"
+
+
+def content_sha1(identity: str) -> str | None:
+    """The source SHA-1 of a content identity (an item that came without its sidecar)."""
+    if not identity.startswith(CONTENT):
+        return None
+    return identity[len(CONTENT):].partition(":")[0] or None
 
 
 def _bytes_opener(data: bytes) -> Callable[[], IO[bytes]]:
@@ -195,6 +206,7 @@ class _Embedded:
     the original bytes are sent."""
     xmp: bytes | None
     notes: tuple[str, ...]
+    added: frozenset[Key] = frozenset()
 
 
 def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
@@ -208,34 +220,31 @@ def _probe(read: _Read) -> tuple[FileFacts, exif_mod.Exif | None]:
 
 
 def _insert_exif(data: bytes, exif: exif_mod.Exif, facts: FileFacts,
-                 resolution: Resolution) -> tuple[bytes | None, FileFacts]:
-    """JPEG bytes (or its head) with the missing values in EXIF (None: nothing missing),
-    and the facts the new bytes state. Raises ExifError when that cannot be done without
+                 resolution: Resolution) -> tuple[bytes | None, FileFacts, frozenset[Key]]:
+    """JPEG bytes with the missing values in EXIF (None: nothing missing), the facts the
+    new bytes state, and the tags added. Raises ExifError when that cannot be done without
     harm."""
     filled, added = exif_mod.fill_missing(exif, facts, resolution)
     if not added:
-        return None, facts
-    block = exif_mod.dump_checked(jpeg.exif_block(data), filled, added)
-    written = jpeg.with_exif_block(data, block)
-    if jpeg.scan_data(written) != jpeg.scan_data(data) or jpeg.exif_block(written) != block:
-        raise exif_mod.ExifError("the rewritten JPEG does not check out")
-    return written, exif_mod.facts_from_exif(filled)
+        return None, facts, frozenset()
+    written = jpeg.rewrite_exif(data, filled, added)
+    return written, exif_mod.facts_from_exif(filled), added
 
 
 def _embed(read: _Read, metadata: Metadata, prefer: frozenset[str]) -> _Embedded:
     facts, exif = _probe(read)
     resolution = resolve(facts, metadata, prefer)
     problems = [facts.damaged] if facts.damaged else []
-    written, stated = None, facts
+    written, stated, added = None, facts, frozenset[Key]()
     if read.kind is mediatypes.JPEG and read.data is not None and exif is not None:
         try:
-            written, stated = _insert_exif(read.data, exif, facts, resolution)
+            written, stated, added = _insert_exif(read.data, exif, facts, resolution)
         except exif_mod.ExifError as exc:
             problems.append(str(exc))
     sidecar = xmp.sidecar(resolution.metadata) if lacking(stated, resolution) else None
     where = "values written to the XMP sidecar" if sidecar else "no values to write"
     notes = tuple(f"{problem}; original bytes kept, {where}" for problem in problems)
-    return _Embedded(resolution, written, sidecar, notes)
+    return _Embedded(resolution, written, sidecar, notes, added)
 
 
 def _carried(metadata: Metadata) -> frozenset[str]:
@@ -279,7 +288,8 @@ def _prepared_file(file: MediaFile, read: _Read, embedded: _Embedded) -> Prepare
                             embedded.xmp)
     if not read.head_only:
         return PreparedFile(name, len(written), mime, _sha1(written), read.sha1,
-                            _bytes_opener(written), embedded.xmp, held=len(written))
+                            _bytes_opener(written), embedded.xmp, held=len(written),
+                            exif_added=embedded.added)
     assert read.data is not None
     skip = len(read.data)
     opener = spliced_opener(written, file.opener, skip, len(written) + read.size - skip)
@@ -289,7 +299,7 @@ def _prepared_file(file: MediaFile, read: _Read, embedded: _Embedded) -> Prepare
         raise PrepareError(f"{file.location}: cannot read it again ({type(exc).__name__}: "
                            f"{exc})") from None
     return PreparedFile(name, size, mime, sha1, read.sha1, opener, embedded.xmp,
-                        held=len(written))
+                        held=len(written), exif_added=embedded.added)
 
 
 def prepare(item: MediaItem, identity: str | None = None, *,

@@ -1,4 +1,12 @@
-"""What the state remembers of each finished item (called from the main thread only)."""
+"""What the state remembers of each finished item (called from the main thread only).
+
+One file, one record: an item imported without its sidecar is known by its content
+(`sha1:<source sha1>:<name>`); when its sidecar arrives in a later export it is the same
+Google item under its URL. Its bytes are found by checksum and the stored copy gets Google's
+values (moved to its date folder in the folder library); recording then merges the content
+record into the Google one. The other way round, a copy without a sidecar of an item
+already recorded under its URL is skipped by the planner (`plan.linked_owner`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,31 @@ from typing import Any
 from importer.act import ItemResult
 from importer.model import Album, FileOutcome, MediaItem
 from importer.plan import Action, ActionKind
+from importer.prepare import content_sha1
 from importer.safetext import redact
 from importer.state import ItemRecord, State, TargetRecord, now_iso
+
+
+def _content_record(state: State, target: str, result: ItemResult) -> ItemRecord | None:
+    """The content identity's record whose bytes a Google item was just found by."""
+    prepared = result.prepared
+    if (prepared is None or result.outcome is not FileOutcome.ALREADY_THERE
+            or content_sha1(result.action.identity) is not None):
+        return None
+    other = state.find_by_checksum(target, prepared.primary.source_sha1)
+    if other is None or other == result.action.identity or content_sha1(other) is None:
+        return None
+    old = state.get(other)
+    return old if old is not None and old.on(target) is not None else None
+
+
+def _retire(state: State, target: str, old: ItemRecord) -> None:
+    """The content record merged into the Google one: forget it on `target`."""
+    rest = {t: r for t, r in old.targets.items() if t != target}
+    if rest:
+        state.put(replace(old, targets=rest))
+    else:
+        state.delete(old.identity)
 
 
 def _base(state: State, action: Action, source_sha1: str | None) -> ItemRecord:
@@ -71,7 +102,10 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
     if action.kind is ActionKind.UPDATE:  # an item imported by an earlier run
         assert previous is not None
         on_target = replace(previous, at=now_iso(), favorite=meta.favorite,
-                            archived=meta.archived, synced=synced)
+                            archived=meta.archived, synced=synced,
+                            remote_id=result.remote_id or previous.remote_id,
+                            written_sha1=result.target_sha1 or previous.written_sha1,
+                            live_video_id=result.live_video_id or previous.live_video_id)
     else:
         assert prepared is not None
         on_target = TargetRecord(
@@ -86,9 +120,16 @@ def record_result(state: State, target: str, result: ItemResult, synced: dict[st
             live_video_sha1=prepared.live_video.sha1 if prepared.live_video else None,
             from_file=tuple(sorted(prepared.from_file)),
         )
+    merged = _content_record(state, target, result)
+    if merged is not None:  # it takes over the albums the earlier copy was recorded in
+        old_albums = merged.targets[target].albums
+        on_target = replace(on_target, albums=tuple(dict.fromkeys((*old_albums,
+                                                                   *on_target.albums))))
     state.put(record.with_target(target, on_target))
     if action.same_as is not None and prepared is not None:
         _complete_other(state, target, action.identity, on_target, action.same_as)
+    if merged is not None:
+        _retire(state, target, merged)
 
 
 def record_failure(state: State, target: str, action: Action, error: str) -> None:

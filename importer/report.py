@@ -195,9 +195,12 @@ class RunReport:
         return EXIT_FAILED if self.failed else EXIT_OK
 
     def write(self, path: Path) -> None:
-        """Write the JSON report atomically: a reader never sees half a report."""
+        """Write the JSON report atomically: a reader never sees half a report. Owner-only:
+        it names places, captions and people."""
         tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8", errors="backslashreplace") as out:
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
             head = json.dumps(self.summary(), ensure_ascii=False, indent=1)[:-2]
             out.write(head + ',\n "album_problems": ')
             out.write(json.dumps([asdict(p) for p in self.album_problems], ensure_ascii=False))

@@ -26,6 +26,7 @@ from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.prepare import NotMedia, PrepareError, prepare
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
+from importer.repair import repair_target
 from importer.report import RunReport
 from importer.safetext import shown
 from importer.sources.takeout import TakeoutSource
@@ -125,6 +126,7 @@ def _import(source: Source, settings: Settings, spec: str, stop: StopRequest) ->
         if isinstance(source, ConsultsState):
             source.consult(state, gallery.target)
         try:
+            repair_target(state, gallery, report)
             live = ProgressFile(progress_path(state.path, gallery.target), gallery.target,
                                 lambda: source.expected_files)
             with RichProgress(lambda: source.expected_files) as progress, live:

@@ -3,65 +3,36 @@
 Reruns consult this instead of listing the gallery, so it must survive crashes (each item
 is committed when done, WAL journal) and stay readable by other tools (values are JSON
 text, never pickles: opening a state file cannot run code). One run at a time holds it,
-enforced with an advisory lock that the kernel drops if the process dies.
+enforced with an advisory lock that the kernel drops if the process dies. The file's own
+health, privacy and backups are `statefile`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import logging
-import os
+import dataclasses
 import sqlite3
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlitedict import SqliteDict
+from importer import statefile
+from importer.statefile import StateDamaged, StateError, StateFull, StateLocked
+
+__all__ = ["SCHEMA_VERSION", "AlbumRecord", "ItemRecord", "State", "StateDamaged",
+           "StateError", "StateFull", "StateLocked", "TargetRecord"]
 
 SCHEMA_VERSION = 1
-# sqlitedict logs its thread's errors, stack frames and all, through `logging`; without a
-# handler Python prints them on stderr. Our own errors say what went wrong in one line.
-logging.getLogger("sqlitedict").addHandler(logging.NullHandler())
-logging.getLogger("sqlitedict").propagate = False
 _TABLES = ("meta", "items", "albums", "runs", "problems", "exports", "trashed",
            "reclaim_outcomes")
 PROBLEM_RUNS_KEPT = 20
 """Runs whose problem rows (failed, unreadable, unmatched, skipped files) the state keeps."""
 MAX_PROBLEM_ROWS = 20_000
 """Problem rows kept per run; the rest are only counted (the run report has them all)."""
-
-
-class StateError(Exception):
-    """The state cannot be used; the message names the file."""
-
-
-class StateLocked(StateError):
-    pass
-
-
-class StateFull(StateError):
-    """No space left to write the state: the run stops (nothing recorded is lost)."""
-
-
-def _storable(text: str) -> str:
-    """An undecodable byte of a file name (a lone surrogate, which SQLite cannot store) as
-    a backslash escape: in JSON text that is its escape, so it reads back the same."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _encode(value: Any) -> str:
-    return _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                                sort_keys=True))
-
-
-def _decode(text: str | bytes) -> Any:
-    return json.loads(text)
 
 
 def now_iso() -> str:
@@ -82,6 +53,7 @@ class TargetRecord:
     synced: dict[str, Any] = field(default_factory=dict)
     live_video_id: str | None = None
     live_video_sha1: str | None = None
+    """SHA-1 of the live photo's motion part as stored (verify checks it)."""
     from_file: tuple[str, ...] = ()
     verified_at: str | None = None
     error: str | None = None
@@ -92,14 +64,14 @@ class TargetRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetRecord:
-        """Keys this version does not know (written by a newer one) are left out."""
+        """Keys this version does not know (written by a newer one) are ignored."""
         data = {k: v for k, v in data.items() if k in _TARGET_FIELDS}
         data["albums"] = tuple(data.get("albums", ()))
         data["from_file"] = tuple(data.get("from_file", ()))
         return cls(**data)
 
 
-_TARGET_FIELDS = frozenset(f.name for f in fields(TargetRecord))
+_TARGET_FIELDS = frozenset(f.name for f in dataclasses.fields(TargetRecord))
 _OPTIONAL = ("origin", "taken_at", "title", "same_as", "size")
 """Item fields added after schema 1: written only when set, absent means None."""
 
@@ -197,108 +169,88 @@ class State:
         self._by_checksum: dict[tuple[str, str], tuple[str, str]] | None = None
         self._by_photo: dict[PhotoKey, set[str]] | None = None
         self._conn: sqlite3.Connection | None = None
-        self._conn_lock = threading.Lock()
+        self._db_lock = threading.RLock()
+        self._writable = False
+        self._dirty = False
         if readonly and not path.exists():
             self._tables = {name: {} for name in _TABLES}
             return
-        if not readonly:
-            self._acquire_lock()
         try:
-            self._open_tables()
-            self._check_schema()
+            if not readonly:
+                self._lock_file = statefile.acquire_lock(path)
+                statefile.private_file(path)
+            statefile.check_health(path)
+            with self._reading():
+                self._open_tables()
+                self._check_schema()
+        except OSError as exc:
+            self.close()
+            raise StateError(f"{path}: cannot open the state: {exc.strerror}") from None
         except BaseException:
             self.close()
             raise
+        self._writable = not readonly
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def _acquire_lock(self) -> None:
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite errors and records of the wrong shape become one line naming the file."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
-        except OSError as exc:
-            raise StateError(f"{self.path}: cannot create the state: {exc.strerror}") from exc
+            yield
+        except StateError:
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StateError(f"{self.path}: another program holds the state locked; "
+                                 "try again when it is done") from None
+            raise statefile.damaged(self.path, str(exc)) from None
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise statefile.damaged(self.path, f"{type(exc).__name__}: {exc}"[:200]) from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write SQLite refuses (a full disk, a damaged page) is one line, never a hang."""
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise StateLocked(
-                f"{self.path}: another run is using this state (pid {holder}); "
-                "wait for it to finish"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
-        self._lock_file = lock
+            yield
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if self._conn is not None:
+                    self._conn.rollback()
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise StateFull(f"{self.path}: no space left on the device holding the "
+                                "state; free space and run again") from None
+            hint = statefile.recovery_hint(self.path)
+            raise StateError(f"{self.path}: cannot write the state ({exc}); {hint}") from None
+
+    def _put(self, table: str, key: str, value: Any | None) -> None:
+        """Store (or with None, delete) one key and commit at once."""
+        rows = self._tables[table]
+        with self._writing():
+            if value is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = value
+            rows.commit()
+        self._dirty = True
 
     def _open_tables(self) -> None:
-        flag = "r" if self.readonly else "c"
+        """One connection for every table: a read-only user's refuses writes."""
+        self._conn = statefile.connect(self.path, query_only=self.readonly)
         if not self.readonly:
-            self._open_writer()
-        for name in _TABLES:
-            try:
-                table = SqliteDict(
-                    str(self.path), tablename=name, flag=flag, journal_mode="WAL",
-                    encode=_encode, decode=_decode, outer_stack=False,
-                )
-            except RuntimeError:
-                table = {}  # read-only open of a state that never had this table
-            except Exception as exc:
-                raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
-            self._tables[name] = table
-
-    def _open_writer(self) -> None:
-        """Every write goes through this one connection, in the calling thread: sqlitedict
-        commits in a thread of its own, which dies on SQLITE_FULL and leaves its caller
-        waiting for an answer forever. Here a full disk is an exception (`StateFull`)."""
-        try:
-            self._conn = sqlite3.connect(self.path, check_same_thread=False)
-            # WAL + NORMAL: a commit survives the process being killed, cheaply.
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit survives the process being killed, cheaply.
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            for name in _TABLES:
-                self._conn.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{name}" (key TEXT PRIMARY KEY, value BLOB)')
-            self._conn.commit()
-        except sqlite3.Error as exc:
-            raise self._write_error(exc) from None
-
-    def _write_error(self, exc: sqlite3.Error) -> StateError:
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            return StateFull(f"{self.path}: no space left on the device holding the state")
-        return StateError(f"{self.path}: cannot write the state ({exc})")
-
-    def _write(self, table: str, key: str, value: Any | None) -> None:
-        """Store (or with None, delete) one key and commit."""
-        assert self._conn is not None, "the state was opened read-only"
-        with self._conn_lock:
-            try:
-                if value is None:
-                    self._conn.execute(f'DELETE FROM "{table}" WHERE key = ?',
-                                       (_storable(key),))
-                else:
-                    self._conn.execute(
-                        f'REPLACE INTO "{table}" (key, value) VALUES (?, ?)',
-                        (_storable(key), _encode(value)))
-                self._conn.commit()
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.rollback()
-                raise self._write_error(exc) from None
+        self._tables = {name: statefile.Table(self._conn, self._db_lock, name)
+                        for name in _TABLES}
 
     def _check_schema(self) -> None:
         meta = self._tables["meta"]
-        try:
-            version = meta.get("schema_version")
-        except Exception as exc:
-            raise StateError(f"{self.path}: not a readable state file ({exc})") from exc
+        version = meta.get("schema_version")
         if version is None:
             if not self.readonly:
-                self._write("meta", "schema_version", SCHEMA_VERSION)
-                self._write("meta", "created_at", now_iso())
+                self._put("meta", "schema_version", SCHEMA_VERSION)
+                self._put("meta", "created_at", now_iso())
             return
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise StateError(
@@ -310,23 +262,27 @@ class State:
                 raise StateError(f"{self.path}: state needs a migration; run an import first")
             MIGRATIONS[version](self)
             version += 1
-            self._write("meta", "schema_version", version)
+            self._put("meta", "schema_version", version)
 
     @property
     def schema_version(self) -> int:
         return int(self._tables["meta"].get("schema_version", SCHEMA_VERSION))
 
     def close(self) -> None:
+        """Release everything; a state this run changed gets its backup copy first."""
         if self._conn is not None:
-            self._conn.close()
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
             self._conn = None
-        for table in self._tables.values():
-            if isinstance(table, SqliteDict):
-                table.close()
         self._tables = {}
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        try:
+            if self._writable and self._dirty:
+                self._writable = False
+                statefile.backup(self.path)
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
 
     def __enter__(self) -> State:
         return self
@@ -337,28 +293,33 @@ class State:
     # -- items -----------------------------------------------------------------------------
 
     def get(self, identity: str) -> ItemRecord | None:
-        """Planning asks once per item: a direct indexed read on the connection that writes
-        instead of a round trip through sqlitedict's thread."""
-        if self._conn is None:
-            data = self._tables["items"].get(_storable(identity))
-        else:
-            with self._conn_lock:
-                row = self._conn.execute(
-                    'SELECT value FROM "items" WHERE key = ?', (_storable(identity),)).fetchone()
-            data = None if row is None else _decode(row[0])
-        return None if data is None else ItemRecord.from_json(data)
+        with self._reading():
+            data = self._tables["items"].get(identity)
+            return None if data is None else ItemRecord.from_json(data)
 
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
-        self._write("items", record.identity, record.to_json())
+        self._put("items", record.identity, record.to_json())
         if self._by_checksum is not None:
             self._index(record)
         if self._by_photo is not None:
             self._index_photo(record)
 
+    def delete(self, identity: str) -> None:
+        """Forget an item (its record was merged into another identity's)."""
+        items = self._tables["items"]
+        with self._writing():
+            items.pop(identity, None)
+            items.commit()
+        self._dirty = True
+        if self._by_checksum is not None:
+            self._by_checksum = {k: v for k, v in self._by_checksum.items()
+                                 if v[0] != identity}
+
     def items(self) -> Iterator[ItemRecord]:
-        for _, data in self._tables["items"].items():
-            yield ItemRecord.from_json(data)
+        with self._reading():
+            for _, data in self._tables["items"].items():
+                yield ItemRecord.from_json(data)
 
     def find_by_checksum(self, target: str, sha1: str) -> str | None:
         """Identity of an item already on `target` whose source or written bytes hash to sha1."""
@@ -422,7 +383,7 @@ class State:
         return None if info is None else info.remote_id
 
     def album_info(self, target: str, album_key: str) -> AlbumRecord | None:
-        data = self._tables["albums"].get(_storable(f"{target}\n{album_key}"))
+        data = self._tables["albums"].get(f"{target}\n{album_key}")
         if data is None:
             return None
         members = data.get("members")
@@ -440,11 +401,11 @@ class State:
         value: dict[str, Any] = {"remote_id": remote_id, "title": title}
         if members is not None:
             value["members"] = members
-        self._write("albums", f"{target}\n{album_key}", value)
+        self._put("albums", f"{target}\n{album_key}", value)
 
     def drop_album(self, target: str, album_key: str) -> None:
         """Forget a mapping (an album renamed in Google lives on under its new key)."""
-        self._write("albums", f"{target}\n{album_key}", None)
+        self._put("albums", f"{target}\n{album_key}", None)
 
     # -- exports seen by watch mode ---------------------------------------------------------
 
@@ -454,7 +415,7 @@ class State:
         return value if isinstance(value, dict) else None
 
     def put_export(self, target: str, identity: str, record: dict[str, Any]) -> None:
-        self._write("exports", f"{target}\n{identity}", record)
+        self._put("exports", f"{target}\n{identity}", record)
 
     def export_records(self, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(identity, record) of every export recorded for `target`."""
@@ -470,12 +431,12 @@ class State:
         """Record a finished run; its problem rows (for the web page) go beside it under the
         same key, and those of runs older than the last PROBLEM_RUNS_KEPT are dropped."""
         key = f"{len(self._tables['runs']):08d}"
-        self._write("runs", key, summary)
+        self._put("runs", key, summary)
         if problems is not None:
-            self._write("problems", key, {"rows": problems[:MAX_PROBLEM_ROWS],
+            self._put("problems", key, {"rows": problems[:MAX_PROBLEM_ROWS],
                                           "more": max(0, len(problems) - MAX_PROBLEM_ROWS)})
             for old in sorted(self._tables["problems"].keys())[:-PROBLEM_RUNS_KEPT]:
-                self._write("problems", old, None)
+                self._put("problems", old, None)
         return key
 
     def runs(self) -> list[dict[str, Any]]:
@@ -507,14 +468,14 @@ class State:
 
     def put_trashed(self, google_url: str, info: dict[str, Any]) -> None:
         """Committed at once: a trash done in Google must never be forgotten."""
-        self._write("trashed", google_url, {**info, "url": google_url})
+        self._put("trashed", google_url, {**info, "url": google_url})
 
     def all_trashed(self) -> list[dict[str, Any]]:
         return [value for _, value in self._tables["trashed"].items() if isinstance(value, dict)]
 
     def put_reclaim_outcome(self, google_url: str, info: dict[str, Any]) -> None:
         """The latest `reclaim --apply` outcome for an item (trashed, kept, failed)."""
-        self._write("reclaim_outcomes", google_url, {**info, "url": google_url})
+        self._put("reclaim_outcomes", google_url, {**info, "url": google_url})
 
     def reclaim_outcome(self, google_url: str) -> dict[str, Any] | None:
         value = self._tables["reclaim_outcomes"].get(google_url)

@@ -106,8 +106,8 @@ class FaultyGallery:
         and what the bytes lack go through the setters (which can fail too)."""
         return replace(self._call("upload", asset), applied=frozenset())
 
-    def set_metadata(self, remote_id: str, metadata: Any, fields: frozenset[str]) -> None:
-        self._call("set_metadata", remote_id, metadata, fields)
+    def set_metadata(self, remote_id: str, metadata: Any, fields: frozenset[str]) -> Any:
+        return self._call("set_metadata", remote_id, metadata, fields)
 
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         self._call("set_favorite", remote_id, favorite)
@@ -128,4 +128,15 @@ class FaultyGallery:
         return self._call("stats")  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        self._call("close")
+        try:
+            self._call("close")
+        finally:
+            self._process_ends()
+
+    def _process_ends(self) -> None:
+        """What ending the process does for a target whose close failed: the kernel drops
+        its locks (the folder library's); nothing else is tidied (the index is not
+        compacted). The tests run the next import in the same process."""
+        lock = getattr(self.inner, "_library_lock", None)
+        if lock is not None and not lock.closed:
+            lock.close()

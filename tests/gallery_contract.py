@@ -16,7 +16,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +27,8 @@ from adapters.immich.target import ImmichTarget
 from adapters.photoprism.client import Credentials
 from adapters.photoprism.target import PhotoPrismTarget
 from importer import act
+from importer.metadata import xmp
+from importer.metadata.probe import probe_image
 from importer.model import (
     Album,
     GeoPoint,
@@ -37,6 +39,7 @@ from importer.model import (
     PreparedAsset,
     PreparedFile,
 )
+from importer.sources import mediatypes
 from tests.exportgen import unique_jpeg
 from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
@@ -80,21 +83,47 @@ class FolderHarness:
     exact_duplicate_status: bool = True
 
     def observe(self, remote_id: str) -> Observed | None:
+        """What the file itself carries (its XMP sidecar over its EXIF, as galleries read
+        it), checked against what library.jsonl says: the two must never disagree."""
         entry = self.gallery.index.get(remote_id)
         path = self.gallery.root / remote_id
         if entry is None or not path.is_file():
             return None
         lat, lng = entry.get("latitude"), entry.get("longitude")
-        return Observed(
+        said = Observed(
             taken_at=datetime.fromisoformat(entry["taken_at"]) if entry["taken_at"] else None,
             location=(lat, lng) if lat is not None and lng is not None else None,
             description=entry.get("description") or None,
             favorite=bool(entry.get("favorite")), archived=bool(entry.get("archived")),
-            albums=frozenset(entry.get("albums") or ()),
-            checksums=frozenset({hashlib.sha1(path.read_bytes()).hexdigest()}))
+            albums=frozenset(entry.get("albums") or ()))
+        carried = file_values(path)
+        assert carried[:3] == (said.taken_at, said.location, said.description), (carried, said)
+        if carried[3] is not None:
+            assert carried[3] == said.favorite
+        # Found under the bytes it holds and the bytes it came from (values written in later).
+        own = hashlib.sha1(path.read_bytes()).hexdigest()
+        return replace(said, checksums=frozenset({own, entry.get("original_sha1") or own}))
 
     def count(self) -> int:
         return len(self.gallery.index.entries())
+
+
+def file_values(path: Path) -> tuple[datetime | None, tuple[float, float] | None, str | None,
+                                     bool | None]:
+    """(capture time, place, caption, favorite or None) as the file and its sidecar say."""
+    sidecar = path.with_name(path.name + ".xmp")
+    if sidecar.is_file():
+        found = xmp.read_sidecar(sidecar.read_bytes())
+        assert found is not None
+        where = found.location
+        return (found.taken_at, (where.latitude, where.longitude) if where else None,
+                found.description, found.favorite)
+    kind = mediatypes.by_name(path.name)
+    assert kind is not None
+    facts, _ = probe_image(kind, path.read_bytes())
+    point = facts.location
+    return (facts.taken_at, (round(point.latitude, 7), round(point.longitude, 7)) if point
+            else None, facts.description, None)
 
 
 @contextmanager
@@ -224,7 +253,14 @@ def asset(name: str, tag: str, **meta: object) -> PreparedAsset:
     return PreparedAsset(MediaItem(file, metadata), f"https://g/{tag}", prepared)
 
 
-def send(gallery: Gallery, item: PreparedAsset) -> UploadResult:
+@dataclass(frozen=True)
+class Sent(UploadResult):
+    recorded_sha1: str = ""
+    """The SHA-1 the state would record: the bytes sent, or the file as a target that
+    keeps values in its files (the folder library) rewrote it while settling."""
+
+
+def send(gallery: Gallery, item: PreparedAsset) -> Sent:
     """Upload as the pipeline does (in a batch where the target takes batches), then settle."""
     if gallery.capabilities.upload_batch > 1 and isinstance(gallery, BatchUploader):
         (result,) = gallery.upload_many([item])
@@ -232,8 +268,11 @@ def send(gallery: Gallery, item: PreparedAsset) -> UploadResult:
             raise result
     else:
         result = gallery.upload(item)
-    act.settle(gallery, result.remote_id, item.item.metadata, result.applied | item.carried)
-    return result
+    rewritten = act.settle(gallery, result.remote_id, item.item.metadata,
+                           result.applied | item.carried)
+    return Sent(rewritten.remote_id if rewritten else result.remote_id, result.status,
+                result.live_video_id, result.applied, note=result.note,
+                recorded_sha1=rewritten.sha1 if rewritten else item.primary.sha1)
 
 
 def expected(metadata: Metadata, albums: tuple[Album, ...] = ()) -> Observed:

@@ -121,6 +121,14 @@ def build_scene(tmp: Path, cli: Cli, items: dict[str, TruthItem], target: str,
     state = tmp / "state.sqlite"
     done = cli("import", *export.sources, "--to", target, "--state", state)
     assert done.code == 0, done.out + done.err
+    return stage_google(tmp, cli, items, target, language, sign_in=sign_in, **reclaim)
+
+
+def stage_google(tmp: Path, cli: Cli, items: dict[str, TruthItem], target: str,
+                 language: str = "en", *, sign_in: bool = True, **reclaim: Any) -> Scene:
+    """The Google side of a scene, before (or without) an import: the imitation holding
+    the items, the config pointing reclaim at it, the browser profile signed in."""
+    state = tmp / "state.sqlite"
     web = GooglePhotosWeb(language)
     url = web.start()
     for truth in items.values():

@@ -41,8 +41,8 @@ class FaultyImmich(FaultyGallery):
     def apply_changes(self, remote_id: str, changes: Any) -> None:
         self._call("apply_changes", remote_id, changes)
 
-    def rename_album(self, album_id: str, album: Any) -> None:
-        self.inner.rename_album(album_id, album)
+    def rename_album(self, album_id: str, album: Any) -> str | None:
+        return self.inner.rename_album(album_id, album)  # type: ignore[no-any-return]
 
 
 faults = st.builds(Fault, method=st.sampled_from(METHODS), call=st.integers(1, 3),

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from importer import statefile
 from importer.cli import main
-from importer.state import State
 from tests.conftest import cli_command, library_entries, originals
 from tests.exportgen import GeneratedExport, make_items, write_folder
 from tests.test_pipeline_generated import check_library
@@ -132,7 +132,7 @@ def test_simulated_full_target(tmp_path: Path, export: GeneratedExport,
                                capsys: pytest.CaptureFixture[str],
                                monkeypatch: pytest.MonkeyPatch, after: int) -> None:
     """The folder target's copies fail with ENOSPC after `after` files."""
-    import adapters.folder.target as folder
+    import adapters.folder.files as folder
 
     real_copy = folder.shutil.copyfileobj
     copies = Counter[str]()
@@ -175,13 +175,16 @@ class _FullConnection:
 
 
 def _full_state(monkeypatch: pytest.MonkeyPatch, writes: int) -> None:
-    real_open = State._open_writer
+    """The state's writing connection refuses writes after `writes` of them."""
+    real_connect = statefile.connect
 
-    def open_full(self: State) -> None:
-        real_open(self)
-        self._conn = _FullConnection(self._conn, writes)  # type: ignore[arg-type,assignment]
+    def connect_full(path: Path, *, query_only: bool = False) -> sqlite3.Connection:
+        conn = real_connect(path, query_only=query_only)
+        if query_only:
+            return conn
+        return _FullConnection(conn, writes)  # type: ignore[return-value]
 
-    monkeypatch.setattr(State, "_open_writer", open_full)
+    monkeypatch.setattr(statefile, "connect", connect_full)
 
 
 def test_no_space_to_create_the_state_is_one_line(tmp_path: Path, export: GeneratedExport,
@@ -215,20 +218,21 @@ def test_simulated_full_disk_while_an_album_is_made(
         tmp_path: Path, export: GeneratedExport, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
     """Albums are made while uploads go on (issue 14), so a disk can fill up in the middle
-    of making one: its file is cut short as a real full disk cuts it. The next run must
-    use the album's own folder, not leave it empty beside a `(2)`."""
-    real_write = Path.write_text
+    of making one: its folder is made, its file cannot be written. The next run must use
+    the album's own folder, not leave it empty beside a `(2)`."""
+    from adapters.folder.files import Files
+
+    real_write = Files.write_atomic
     writes = Counter[str]()
 
-    def write_text(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
-        if self.name.startswith(".album.json"):
+    def write_atomic(self: Files, rel: str, data: bytes) -> None:
+        if rel.endswith("/.album.json"):
             writes["n"] += 1
             if writes["n"] == fail_at:
-                real_write(self, "", *args, **kwargs)
-                raise _no_space(str(self))
-        return real_write(self, data, *args, **kwargs)
+                raise _no_space(rel)
+        real_write(self, rel, data)
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(Files, "write_atomic", write_atomic)
     library, report = tmp_path / "library", tmp_path / "report.json"
     code = main(["import", *map(str, export.sources), "--to", f"folder:{library}",
                  "--report", str(report)])

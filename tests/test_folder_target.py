@@ -3,12 +3,16 @@ with equal titles stay apart, and library.jsonl survives a torn write."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.base import UploadStatus
+import pytest
+
+from adapters.base import GalleryError, TargetUnavailable, UploadStatus
 from adapters.folder.target import FolderTarget
 from importer.model import Album, MediaFile, MediaItem, MediaType, Metadata
 from importer.prepare import prepare
@@ -95,7 +99,38 @@ def test_library_index_survives_torn_line_and_compacts(tmp_path: Path) -> None:
     target.index._journal.flush()
     lines = (tmp_path / "lib" / "library.jsonl").read_text().splitlines()
     assert len(lines) == 3  # appended as it went: put, update, torn
+    target._library_lock.close()  # the process died: the kernel dropped its lock
     reopened = FolderTarget(tmp_path / "lib")
     reopened.close()
     entries = [json.loads(x) for x in (tmp_path / "lib" / "library.jsonl").read_text().splitlines()]
     assert len(entries) == 1 and entries[0]["favorite"] is True
+
+
+@pytest.mark.parametrize(("code", "fatal"), [(errno.ENOSPC, True), (errno.EDQUOT, True),
+                                              (errno.EACCES, False), (errno.EIO, False)])
+def test_file_system_errors_are_one_line_and_a_full_disk_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, fatal: bool) -> None:
+    target = FolderTarget(tmp_path / "lib")
+    first = target.upload(prepare(_item("IMG_1.jpg", unique_jpeg("one"), "u1")))
+
+    def failing_link(source: object, dest: object) -> None:
+        raise OSError(code, os.strerror(code), str(dest))
+
+    def failing_write(path: Path, data: bytes) -> None:
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr("adapters.folder.files.os.link", failing_link)
+    monkeypatch.setattr("pathlib.Path.write_bytes", failing_write)
+    calls = [lambda: target.upload(prepare(_item("IMG_2.jpg", unique_jpeg("two"), "u2"))),
+             lambda: target.set_metadata(first.remote_id, Metadata(
+                 taken_at=datetime(2001, 1, 1, tzinfo=UTC)), frozenset({"taken_at"}))]
+    for call in calls:
+        with pytest.raises(GalleryError) as raised:
+            call()
+        assert isinstance(raised.value, TargetUnavailable) is fatal
+        message = str(raised.value)
+        assert "\n" not in message and os.strerror(code) in message
+        assert "lib" in message  # names the file
+    monkeypatch.undo()
+    target.close()
+    assert sorted(p.name for p in (tmp_path / "lib" / "2020" / "02").iterdir()) == ["IMG_1.jpg"]

@@ -13,6 +13,7 @@ from importer.state import State
 from tests.conftest import CliResult
 from tests.exportgen import TruthItem, make_items, write_folder
 from tests.fakes.immich import FakeImmich
+from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
 from tests.test_immich_import import check_immich
 
 
@@ -153,16 +154,19 @@ def test_state_album_records_stay_compatible(tmp_path: Path) -> None:
         assert state.album_id("immich:x", "title:Old") is None
 
 
-def test_gallery_without_renames_gets_a_new_album(tmp_path: Path,
-                                                  cli: Callable[..., CliResult]) -> None:
-    """The folder target cannot rename: the new title gets its own album, as before."""
-    library = tmp_path / "library"
-    items = _items(4, {"Trip": range(0, 4)})
-    assert cli("import", write_folder(tmp_path / "e1", items).sources[0],
-               "--to", f"folder:{library}").code == 0
-    for item in items:
-        item.albums = ["Lisbon"]
-    result = cli("import", write_folder(tmp_path / "e2", items).sources[0],
-                 "--to", f"folder:{library}")
-    assert result.code == 0 and "renamed" not in result.out
-    assert len(list((library / "albums" / "Lisbon").iterdir())) == 4 + 1  # + .album.json
+def test_gallery_without_renames_gets_a_new_album(tmp_path: Path, cli: Callable[..., CliResult],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """PhotoPrism cannot rename through our adapter: the new title gets its own album, as
+    before. (The folder library renames: tests/test_folder_albums.py.)"""
+    with FakePhotoPrism(index_delay=0.0) as server:
+        monkeypatch.setenv("PHOTOPRISM_TOKEN", APP_PASSWORD)
+        target = ("--to", f"photoprism:{server.url}", "--state", tmp_path / "state.sqlite")
+        items = _items(4, {"Trip": range(0, 4)})
+        assert cli("import", write_folder(tmp_path / "e1", items).sources[0], *target).code == 0
+        for item in items:
+            item.albums = ["Lisbon"]
+        result = cli("import", write_folder(tmp_path / "e2", items).sources[0], *target)
+        assert result.code == 0 and "renamed" not in result.out
+        titles = sorted(a.title for a in server.library.albums.values())
+        assert titles == ["Lisbon", "Trip"]
+        assert server.rejected == [] and server.violations == []

@@ -160,6 +160,7 @@ def test_a_kill_while_an_xmp_is_written_leaves_nothing_in_the_library(
              and p.relative_to(library).parts[0] not in (".incoming", ".gphotos-importer")
              and p.name != "library.jsonl"]
     assert dated == ["IMG_1.jpg"], dated
+    target._library_lock.close()  # the kernel drops a killed process's lock
     FolderTarget(library).close()  # the next run
     assert not (library / ".incoming").exists()
 
@@ -173,13 +174,14 @@ def test_a_kill_between_placing_a_file_and_its_xmp_is_repaired_by_the_next_run(
     library = tmp_path / "library"
     target = FolderTarget(library)
 
-    def killed(path: Path, data: bytes, scratch: Path) -> None:
+    def killed(self: object, rel: str, data: bytes) -> None:
         raise _Killed
 
-    monkeypatch.setattr("adapters.folder.target._write_atomic", killed)
+    monkeypatch.setattr("adapters.folder.files.Files.write_atomic", killed)
     with pytest.raises(_Killed):
         target.upload(item)
     monkeypatch.undo()
+    target._library_lock.close()  # the kernel drops a killed process's lock
     again = FolderTarget(library)  # the next run: same item, same bytes
     result = again.upload(item)
     xmp = library / (result.remote_id + ".xmp")

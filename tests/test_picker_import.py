@@ -302,8 +302,10 @@ def test_a_replaced_path_stays_gone_after_a_crash(tmp_path: Path) -> None:
     from adapters.folder.index import LibraryIndex
 
     index = LibraryIndex(tmp_path / "library.jsonl")
-    index.put({"path": "2021/01/a.jpg", "sha1": "1" * 40, "albums": []})
-    index.move("2021/01/a.jpg", {"path": "2021/02/a.jpg", "sha1": "2" * 40, "albums": []})
+    entry = {"taken_at": None, "favorite": False, "archived": False, "albums": []}
+    index.put({**entry, "path": "2021/01/a.jpg", "sha1": "1" * 40})
+    index.put({**entry, "path": "2021/02/a.jpg", "sha1": "2" * 40})  # replace() moves:
+    index.remove("2021/01/a.jpg")  # the new entry first, then the old one's removal
     index._journal.close()  # killed: no compaction
     reopened = LibraryIndex(tmp_path / "library.jsonl")
     assert [e["path"] for e in reopened.entries()] == ["2021/02/a.jpg"]

@@ -6,11 +6,15 @@ own locator file. The imitation's record of what was trashed is what is asserted
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from importer.reclaim import planfile
+from tests.conftest import REPO, cli_command
 from tests.fakes.gphotos_web import TEXTS
 from tests.reclaim_env import Cli, Scene, build_scene, item, web_id
 
@@ -64,7 +68,7 @@ def test_a_troubled_page_is_retried_or_kept_and_never_trashed_blindly(
     assert progress(plan) | {"pid": 0, "updated": ""} == {
         "plan_id": json.loads(plan.read_text())["id"], "pid": 0, "state": "finished",
         "total": 9, "done": 9, "trashed": 5, "kept": 1, "failed": 3, "current": None,
-        "message": "trashed 5, kept 1, failed 3 of 9", "updated": ""}
+        "message": "trashed 5, kept 1, failed 3 of 9", "stopped_by": None, "updated": ""}
 
 
 def test_consecutive_failures_stop_the_run(tmp_path: Path, cli: Cli) -> None:
@@ -78,6 +82,7 @@ def test_consecutive_failures_stop_the_run(tmp_path: Path, cli: Cli) -> None:
     assert sum(line.startswith("failed") for line in done.out.splitlines()) == 2
     assert "stopped after 2 failures in a row" in done.out
     assert progress(plan)["state"] == "stopped" and progress(plan)["done"] == 2
+    assert progress(plan)["stopped_by"] == "failures"
 
 
 def test_signed_out_mid_run_stops_in_one_line_and_a_rerun_finishes(tmp_path: Path,
@@ -92,7 +97,7 @@ def test_signed_out_mid_run_stops_in_one_line_and_a_rerun_finishes(tmp_path: Pat
         x for x in done.out.splitlines() if "login google" in x]
     assert len([x for x in done.out.splitlines() if "signed this browser out" in x]) == 1
     assert "Traceback" not in done.out + done.err
-    assert progress(plan)["state"] == "stopped"
+    assert progress(plan)["state"] == "stopped" and progress(plan)["stopped_by"] == "signed_out"
     assert scene.recorded_roles() <= set(scene.trashed_roles())
     scene.web.sign_out_after = None
     relogin = scene.run("login", "google", "--cookies",
@@ -137,11 +142,42 @@ def test_only_approved_items_go_when_the_plan_carries_approvals(tmp_path: Path,
     assert scene.web.page_loads() == loads and progress(plan_path)["state"] == "finished"
 
 
+def test_apply_reads_the_approvals_in_turn_with_the_review_page(tmp_path: Path,
+                                                                cli: Cli) -> None:
+    """While the review page holds the plan's lock (writing approvals), `--apply` waits for
+    its turn, then trashes by what was written, never by a plan read half-way."""
+    scene = folder_scene(tmp_path, cli, small(4))
+    plan_path, plan = scene.plan()
+    for entry in plan["items"]:
+        entry["approved"] = True
+    planfile.write_raw(plan_path, plan)
+    command = cli_command("reclaim", "--to", scene.target, "--apply", plan_path, "--config",
+                          scene.config, "--state", scene.state)
+    with planfile.locked(plan_path):
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not plan_path.with_name(plan_path.name + ".progress.json").exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.5)  # the browser is up; without the lock it would be trashing now
+        assert scene.web.trashed_ids() == []
+        withdrawn = next(e for e in plan["items"] if e["google_url"] == scene.items["p3"].url)
+        withdrawn["approved"] = False
+        planfile.write_raw(plan_path, plan)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, out
+    assert sorted(scene.trashed_roles()) == ["p1", "p2", "p4"]
+    assert "no longer approved" in next(x for x in out.splitlines()
+                                        if scene.items["p3"].url in x)
+
+
 def test_the_daily_cap_counts_over_runs(tmp_path: Path, cli: Cli) -> None:
     scene = folder_scene(tmp_path, cli, small(4), daily_cap=2)
     plan, _ = scene.plan()
     first = scene.apply(plan)
     assert first.code == 0 and "daily cap of 2 reached" in first.out
+    assert progress(plan)["stopped_by"] == "daily_cap"
     assert len(scene.web.trashed_ids()) == 2
     second = scene.apply(plan)
     assert second.code == 0 and "daily cap of 2 reached" in second.out

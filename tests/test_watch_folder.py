@@ -200,22 +200,6 @@ def test_a_second_watch_on_the_same_state_is_refused(tmp_path: Path,
     assert result.code == 2 and "another watch is using this state (pid 4242)" in result.err
 
 
-def test_plan_seam_says_it_is_not_wired(tmp_path: Path,
-                                        cli: Callable[..., CliResult]) -> None:
-    """`plan` after an import calls a seam that, in a build without reclaim, logs so and
-    changes nothing; the import itself goes on."""
-    inbox, library = tmp_path / "inbox", tmp_path / "library"
-    inbox.mkdir()
-    land(tmp_path, inbox)
-    settings = config(tmp_path, "watch:\n  after_import: [verify, plan]\n")
-    result, found = once(cli, inbox, library, "--config", settings)
-    assert result.code == 0, result.out
-    assert [e["event"] for e in found if e["event"] == "plan.skipped"] == ["plan.skipped"]
-    verified = [e["message"] for e in found if e["event"] == "verify"]
-    assert any("verified 12 item(s)" in str(m) for m in verified), verified
-    assert len(originals(library)) == 12
-
-
 def test_watch_web_serves_the_page_of_the_state_it_fills(tmp_path: Path) -> None:
     """`watch --web` serves the page beside the loop: it answers while watch runs, shows
     the items the loop imported, and goes away when watch stops."""

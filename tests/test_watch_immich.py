@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from importer.albumsync import Member, renamed_from
+from importer.state import State
 from tests.conftest import REPO, CliResult, cli_command
 from tests.exportgen import GeneratedExport, TruthItem, make_items, write_parts
 from tests.fakes.immich import FakeImmich
@@ -263,3 +265,52 @@ def test_new_album_from_some_photos_of_an_old_one_is_not_a_rename(
     assert "renamed" not in result.out
     assert {a.name: len(a.asset_ids) for a in fake.albums.values()} == {"Trip": 5,
                                                                         "Best of Trip": 3}
+
+
+def test_a_key_revoked_mid_import_fails_the_cycle_and_the_next_completes(
+        tmp_path: Path, fake: FakeImmich, monkeypatch: pytest.MonkeyPatch,
+        cli: Callable[..., CliResult]) -> None:
+    """The pipeline stops by itself (credentials refused), not by watch's signal: the cycle
+    fails with one line naming the cause, `health` fails, the export is not marked done;
+    once the key works again the next cycle completes it, nothing sent twice."""
+    monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
+    inbox, state = tmp_path / "inbox", tmp_path / "state.sqlite"
+    items = make_items(30, seed=46, albums=2)
+    for part in write_parts(tmp_path / "gen", items, "zip", parts=2, seed=46).sources:
+        Delivery(inbox).copy(part, renamed(part, "20260601T101010Z"))
+    secret, key = fake.api_key, fake.keys[fake.api_key]
+    seen = {"uploads": 0}
+
+    def revoke_at_the_eighth_upload(request: Any) -> bool:
+        if request.method == "POST" and request.path == "/api/assets":
+            with fake.lock:
+                seen["uploads"] += 1
+                if seen["uploads"] == 8:
+                    fake.keys.pop(secret, None)  # the user deleted the key in Immich
+        return False  # no fault of its own: this hook only watches
+
+    fake.faults = Faults(rate=1.0, only=revoke_at_the_eighth_upload)
+    target = f"immich:{fake.url}"
+    watch = ("watch", "--once", "--settle", "0s", "--inbox", inbox, "--to", target,
+             "--state", state)
+    failed = cli(*watch)
+    assert failed.code == 1 and failed.err == "", failed.err
+    (line,) = [x for x in failed.out.splitlines() if "cycle.done" in x]
+    assert "cycle 1 failed" in line and "Invalid API key" in line and secret not in line
+    assert "Traceback" not in failed.out
+    said = cli("health", "--state", state)
+    assert said.code == 1 and "failed" in said.out and "Invalid API key" in said.out
+    with State(state, readonly=True) as opened:
+        assert not any(r.get("done") for _, r in opened.export_records(target))
+    stored = len(fake.owned())
+    assert 0 < stored < len(items)
+
+    fake.keys[secret] = key
+    fake.faults = Faults()
+    again = cli(*watch)
+    assert again.code == 0, again.out
+    assert "export.imported" in again.out
+    check_immich(fake, truth(items), state)  # every item once
+    with State(state, readonly=True) as opened:
+        assert [r.get("done") for _, r in opened.export_records(target)] == [True]
+    assert cli("health", "--state", state).code == 0

@@ -12,27 +12,31 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from importer.config import build_settings
+from importer.reclaim.planfile import latest_plan, plan_dir
 from importer.state import State
+from importer.web import start_in_thread
+from importer.web.data import readable_bytes
 from importer.web.plans import month_of
 from importer.web.server import WebHandle
-from tests.conftest import REPO, cli_command
-from tests.exportgen import make_items, make_quirky_items, write_folder, write_parts
+from tests.conftest import REPO, CliResult, cli_command
+from tests.exportgen import TruthItem, make_items, make_quirky_items, write_folder, write_parts
 from tests.fakes.immich import FakeImmich
-from tests.web_helpers import plan_from_library, serving
+from tests.reclaim_env import Scene, build_scene, item
+from tests.web_helpers import serving
 
 CHROMIUM = "/usr/bin/chromium"
-FAKE_RECLAIM = (sys.executable, str(REPO / "tests" / "fake_reclaim.py"))
 
 
 @dataclass
@@ -55,7 +59,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     state = library / ".gphotos-importer" / "state.sqlite"
-    with serving(state, command=FAKE_RECLAIM) as handle:
+    with serving(state) as handle:
         yield Site(handle, state, library, work)
 
 
@@ -186,52 +190,120 @@ def plan_items(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+# -- the reclaim review, against the real `reclaim` and the photos.google.com imitation ----
+
+MONTHS = {"jun": (6, (2, 9, 17)), "jul": (7, (3, 8, 14, 27)), "sep": (9, (5, 21))}
+
+
+def reclaim_items() -> dict[str, TruthItem]:
+    """Old photos over three months, plus two `reclaim` keeps: a favorite (in July) and
+    one taken three days ago."""
+    items: dict[str, TruthItem] = {}
+    for prefix, (month, days) in MONTHS.items():
+        for n, day in enumerate(days, 1):
+            items[f"{prefix}{n}"] = item(f"{prefix}{n}", len(items) + 1,
+                                         taken_at=datetime(2019, month, day, 12, tzinfo=UTC))
+    items["fav"] = item("fav", 20, taken_at=datetime(2019, 7, 20, 12, tzinfo=UTC),
+                        favorite=True)
+    items["new"] = item("new", 21, taken_at=datetime.now(UTC) - timedelta(days=3))
+    return items
+
+
+@dataclass
+class ReclaimSite:
+    scene: Scene
+    handle: WebHandle
+    plan: Path
+
+    def url(self, path: str = "") -> str:
+        return self.handle.url.rstrip("/") + path
+
+    def role(self, entry: dict[str, Any]) -> str:
+        return next(r for r, t in self.scene.items.items() if t.url == entry["google_url"])
+
+
+def command_line(*args: str | Path) -> CliResult:
+    """The command line in a child process: this one runs Playwright for the page already,
+    and `login` (Playwright too) cannot share its thread."""
+    done = subprocess.run(cli_command(*args), capture_output=True, text=True, check=False)
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def reclaim_site(tmp_path: Path) -> Iterator[ReclaimSite]:
+    """A folder import, the imitation holding the same items, a signed-in profile, the plan
+    `reclaim --to` writes into its default folder, and the page served with that config (so
+    its apply button runs `reclaim --apply … --config`)."""
+    scene = build_scene(tmp_path, command_line, reclaim_items(),
+                        f"folder:{tmp_path / 'library'}")
+    made = scene.run("reclaim", "--to", scene.target)
+    assert made.code == 0, made.err
+    plan = latest_plan(scene.state)
+    assert plan is not None and plan.parent == plan_dir(scene.state)
+    settings = build_settings(scene.config, {"state": str(scene.state), "to": scene.target})
+    handle = start_in_thread(replace(settings, web=replace(settings.web, port=0)),
+                             config_file=scene.config)
+    try:
+        yield ReclaimSite(scene, handle, plan)
+    finally:
+        handle.stop()
+        scene.web.stop()
+
+
 def test_approving_a_month_changes_exactly_those_items_then_apply_trashes_them(
-        site: Site, page: Page, tmp_path: Path) -> None:
-    plan = plan_from_library(site.library, site.state)
-    before = plan_items(plan)
-    trash_months = Counter(month_of(i) for i in before if i["decision"] == "trash")
-    month = max(trash_months, key=lambda m: (trash_months[m], m))
-    assert trash_months[month] >= 2
+        reclaim_site: ReclaimSite, page: Page, tmp_path: Path) -> None:
+    site, month = reclaim_site, "2019-07"
+    before = plan_items(site.plan)
+    assert sorted(site.role(i) for i in before if i["decision"] == "keep") == ["fav", "new"]
+    in_month = [n for n, i in enumerate(before) if i["decision"] == "trash"
+                and month_of(i) == month]
+    assert sorted(site.role(before[n]) for n in in_month) == ["jul1", "jul2", "jul3", "jul4"]
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(site.url("/reclaim"))
     details = page.locator(f'details.month[data-month="{month}"]')
+    favorite = details.locator('.tile[data-decision="keep"]')
+    kept = next(i for i in before if site.role(i) == "fav")
+    assert favorite.locator(".reason").inner_text() == f"Kept: {kept['reason']}"
     details.locator('button[data-action="approve"][data-scope="month"]').click()
-    details.locator('[data-month-count="approved"]').filter(
-        has_text=str(trash_months[month])).wait_for()
-    after = plan_items(plan)
+    details.locator('[data-month-count="approved"]').filter(has_text="4").wait_for()
+    after = plan_items(site.plan)
     changed = [n for n, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-    assert changed == [n for n, i in enumerate(before)
-                       if i["decision"] == "trash" and month_of(i) == month]
+    assert changed == in_month
     assert all(after[n] == {**before[n], "approved": True} for n in changed)
+    approved_bytes = sum(before[n]["size"] for n in in_month)
+    assert page.locator('[data-total="approved_bytes"]').inner_text() == \
+        readable_bytes(approved_bytes)
 
-    # Reject one item of that month, approve one elsewhere, then reject it again.
+    # Reject one item of that month: it stays in Google.
     tiles = details.locator('.tile[data-decision="trash"]')
-    tiles.first.wait_for()
     rejected = int(tiles.first.get_attribute("data-index") or -1)
     tiles.first.locator('button[data-action="reject"]').click()
     page.locator(f'.tile[data-index="{rejected}"][data-approved="false"]').wait_for()
-    assert plan_items(plan)[rejected]["approved"] is False
+    approved = plan_items(site.plan)
+    assert approved[rejected] == {**before[rejected], "approved": False}
     details.scroll_into_view_if_needed()
     screenshot(page, "reclaim", tmp_path, full_page=False)
 
-    expected = [i["google_url"] for n, i in enumerate(before)
-                if n in changed and n != rejected]
+    assert site.scene.web.trashed_ids() == []  # approving touched nothing in Google
+    expected = sorted(site.role(before[n]) for n in in_month if n != rejected)
     page.locator("#apply-button").click()
-    page.locator('#apply .apply[data-state="finished"]').wait_for(timeout=60_000)
-    trashed = json.loads(plan.with_name(plan.name + ".trashed.json").read_text())
-    assert trashed == expected
+    page.locator('#apply .apply[data-state="finished"]').wait_for(timeout=120_000)
+    assert sorted(site.scene.trashed_roles()) == expected  # each once, nothing else
+    assert site.scene.recorded_roles() == set(expected)
+    assert plan_items(site.plan) == approved  # apply only reads the plan
     assert page.locator("#apply .trashed").inner_text() == str(len(expected))
     page.locator("#apply").scroll_into_view_if_needed()
     screenshot(page, "reclaim-applied", tmp_path, full_page=False)
 
 
-def test_approve_and_reject_everything(site: Site, page: Page) -> None:
-    plan = plan_from_library(site.library, site.state, stamp="20260202T120000Z")
+def test_approve_and_reject_everything(reclaim_site: ReclaimSite, page: Page) -> None:
+    plan = reclaim_site.plan
     before = plan_items(plan)
     trash = [n for n, i in enumerate(before) if i["decision"] == "trash"]
-    page.goto(site.url("/reclaim"))
-    assert page.locator("#plan").get_attribute("data-plan") == "plan-20260202T120000Z"
+    assert len(trash) == 9
+    page.goto(reclaim_site.url("/reclaim"))
+    plan_id = json.loads(plan.read_text(encoding="utf-8"))["id"]
+    assert page.locator("#plan").get_attribute("data-plan") == plan_id
     for verdict, label in ((True, "approve"), (False, "reject")):
         page.click(f'#plan > .actions button[data-action="{label}"]')
         page.locator('[data-total="approved"]').filter(
@@ -241,3 +313,4 @@ def test_approve_and_reject_everything(site: Site, page: Page) -> None:
         assert all("approved" not in after[n] for n, i in enumerate(before)
                    if i["decision"] == "keep")
         assert page.locator("#apply-button").is_disabled() is (not verdict)
+    assert reclaim_site.scene.web.trashed_ids() == []

@@ -15,8 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importer.reclaim import planfile
+from importer.reclaim.planfile import PlanError
 from importer.web import plans
-from importer.web.plans import PlanError, month_of, set_approval
+from importer.web.plans import month_of, set_approval
 
 MONTHS = ["2019-07-04T10:15:00+01:00", "2019-07-30T23:30:00-05:00", "2021-05-01T18:30:00+02:00",
           "2023-08-09T16:34:49-04:00", None, "not a date"]
@@ -114,10 +116,10 @@ def test_concurrent_writers_lose_no_change(tmp_path: Path) -> None:
 
     def other_writer() -> None:
         for _ in range(10):
-            with plans.locked(path):
-                plan = plans.read_plan(path)
+            with planfile.locked(path):
+                plan = planfile.read_raw(path)
                 plan["state"] = "touched"
-                plans.write_plan(path, plan)
+                planfile.write_raw(path, plan)
 
     threads = [threading.Thread(target=approve, args=(i,)) for i in range(count)]
     threads.append(threading.Thread(target=other_writer))
@@ -126,7 +128,7 @@ def test_concurrent_writers_lose_no_change(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    plan = plans.read_plan(path)
+    plan = planfile.read_raw(path)
     assert [item.get("approved") for item in plan["items"]] == [True] * count
     assert plan["state"] == "touched"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
@@ -134,13 +136,13 @@ def test_concurrent_writers_lose_no_change(tmp_path: Path) -> None:
 
 def test_latest_plan_is_the_newest_name(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
-    folder = plans.plans_dir(state)
+    folder = planfile.plan_dir(state)
     folder.mkdir()
     for name in ("plan-20250101T000000Z.json", "plan-20260301T000000Z.json",
                  "plan-20260301T000000Z.json.progress.json", "plan-20260301T000000Z.json.lock",
                  "plan-20260302T000000Z.progress.json"):
         (folder / name).write_text("{}", encoding="utf-8")
-    latest = plans.latest_plan(state)
+    latest = planfile.latest_plan(state)
     assert latest is not None and latest.name == "plan-20260301T000000Z.json"
 
 

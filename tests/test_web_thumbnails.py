@@ -8,20 +8,26 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from adapters import open_thumbnails
 from adapters.base import AuthError, ThumbnailMissing
 from adapters.folder.thumbnails import FolderThumbnails
 from adapters.immich.thumbnails import ImmichThumbnails
 from adapters.photoprism.client import Credentials
 from adapters.photoprism.thumbnails import PhotoPrismThumbnails
+from importer.config import build_settings
+from importer.reclaim.planfile import latest_plan, read_raw
 from importer.state import State
-from tests.conftest import CliResult
+from importer.web import start_in_thread
+from tests.conftest import CliResult, originals
 from tests.exportgen import make_items, unique_mp4, write_folder
 from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import APP_PASSWORD, PASSWORD, USERNAME, FakePhotoPrism
@@ -125,8 +131,6 @@ def test_photoprism_thumbnails_by_uid_and_by_hash(
 
 def test_photoprism_refuses_a_wrong_preview_token(photoprism: FakePhotoPrism) -> None:
     """The fake behaves like PhotoPrism: no bearer needed, but the token must be right."""
-    import httpx
-
     answer = httpx.get(f"{photoprism.url}/api/v1/t/{'0' * 40}/wrongtoken/tile_224")
     assert answer.status_code == 403 and answer.headers["content-type"] == "image/svg+xml"
     answer = httpx.get(f"{photoprism.url}/api/v1/t/{'0' * 40}/{photoprism.preview_token}/"
@@ -174,3 +178,44 @@ def test_folder_never_serves_a_file_outside_the_library(library: Path,
     assert remote_id.strip("/") and not remote_id.startswith("/")
     assert data == resolved.read_bytes() or data.startswith(b"<svg")
     assert resolved != (library.parent / "secret.jpg").resolve() or data != secret
+
+
+# -- the page, with the plan `reclaim` really writes ---------------------------------------
+
+@pytest.mark.parametrize("kind", ["folder", "immich", "photoprism"])
+def test_page_thumbnails_follow_the_gallery_refs_reclaim_writes(
+        tmp_path: Path, cli: Callable[..., CliResult], request: pytest.FixtureRequest,
+        kind: str) -> None:
+    """`reclaim --to TARGET` records each item's gallery reference (a folder path, an
+    Immich asset id, a PhotoPrism photo UID); the page's thumbnail proxy serves each one
+    as the gallery's own preview, never the placeholder."""
+    server = None if kind == "folder" else request.getfixturevalue(kind)
+    target = f"folder:{tmp_path / 'library'}" if server is None else f"{kind}:{server.url}"
+    imported(tmp_path, cli, target)
+    state = tmp_path / "state.sqlite"
+    made = cli("reclaim", "--to", target, "--state", state, "--older-than", "0")
+    assert made.code == 0, made.err
+    plan_path = latest_plan(state)
+    assert plan_path is not None
+    plan = read_raw(plan_path)
+    refs = [item["gallery_ref"] for item in plan["items"]]
+    assert len(refs) == 4 and all(isinstance(ref, str) and ref for ref in refs)
+    known = ({str(p.relative_to(tmp_path / "library")) for p in originals(tmp_path / "library")}
+             if server is None else set(server.assets) if kind == "immich"
+             else set(server.library.photos))
+    assert set(refs) <= known  # a library path, an Immich asset id, a PhotoPrism UID
+    settings = build_settings(None, {"state": str(state), "to": target})
+    settings = replace(settings, web=replace(settings.web, port=0))
+    handle = start_in_thread(settings)
+    direct = open_thumbnails(plan["target"], settings)
+    try:
+        for index, ref in enumerate(refs):
+            answer = httpx.get(f"{handle.url}thumbs/{plan['id']}/{index}", timeout=30)
+            assert answer.status_code == 200
+            mime = answer.headers["content-type"].split(";")[0]
+            assert mime != "image/svg+xml", f"placeholder for {ref!r}"
+            assert picture(answer.content).size[0] > 0
+            assert (answer.content, mime) == direct.thumbnail(ref)
+    finally:
+        direct.close()
+        handle.stop()

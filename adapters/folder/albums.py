@@ -2,6 +2,9 @@
 
 Google album titles are not unique, so each album folder carries `.album.json` with the
 album's key; a second album with the same title gets `<title> (2)`, never the first's folder.
+An album renamed in Google is renamed here too (its folder, `.album.json`, and the titles in
+`library.jsonl`), in an order a crash at any step repairs on the next run: the entries'
+titles first, then `.album.json` (the key that finds the folder again), then the folder.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from adapters.base import GalleryError
-from adapters.folder.index import LibraryIndex
+from adapters.folder.files import Files
+from adapters.folder.index import PRIVATE_FILE, LibraryIndex
 from importer.model import Album
 
 _META = ".album.json"
 _UNSAFE = str.maketrans({"/": "∕", "\\": "⧵", "\0": "", ":": "꞉"})
 MAX_NAME_BYTES = 200
+MAX_NAMES = 10_000
 
 
 def safe_title(title: str) -> str:
@@ -31,40 +36,36 @@ def safe_title(title: str) -> str:
 
 
 class AlbumFolders:
-    def __init__(self, folder: Path, root: Path, index: LibraryIndex) -> None:
+    def __init__(self, folder: Path, root: Path, index: LibraryIndex, files: Files) -> None:
         self.folder = folder
         self.root = root
         self.index = index
+        self.files = files
         self._meta: dict[str, dict[str, Any]] = {}
+        self._links: dict[str, dict[str, str]] = {}
+        """Album folder -> {library path -> link name}, read from disk once per folder."""
 
     def _read_meta(self, name: str) -> dict[str, Any] | None:
         if name not in self._meta:
             try:
                 data = json.loads((self.folder / name / _META).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 return None
             self._meta[name] = data if isinstance(data, dict) else {}
         return self._meta[name]
 
     def _write_meta(self, name: str, album: Album) -> None:
-        """Written aside, then moved into place: a full disk never leaves a truncated file
-        (an album folder whose file cannot be read is taken for someone else's)."""
         data = {"key": album.key, "title": album.title, "description": album.description}
-        path = self.folder / name / _META
-        part = path.with_name(_META + ".part")
-        try:
-            part.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(part, path)
-        except OSError:
-            part.unlink(missing_ok=True)
-            raise
+        text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+        self.files.write_atomic(f"albums/{name}/{_META}", text)
+        os.chmod(self.folder / name / _META, PRIVATE_FILE)
         self._meta[name] = data
 
     def ensure(self, album: Album, known_id: str | None) -> str:
         if known_id and self._read_meta(known_id) is not None:
             return known_id
         base = safe_title(album.title)
-        for n in range(1, 10_000):
+        for n in range(1, MAX_NAMES):
             name = base if n == 1 else f"{base} ({n})"
             meta = self._read_meta(name)
             if meta is not None and meta.get("key") == album.key:
@@ -85,51 +86,95 @@ class AlbumFolders:
             return name
         raise GalleryError(f"{self.folder}: too many albums titled {album.title!r}")
 
-    def add(self, album_id: str, remote_ids: Sequence[str]) -> None:
+    def restore(self, album_id: str, album: Album) -> bool:
+        """Make the album folder `album_id` again if it (or its `.album.json`) is gone;
+        True when something was written."""
+        if self._read_meta(album_id) is not None:
+            return False
+        try:
+            (self.folder / album_id).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GalleryError(f"{self.folder / album_id}: cannot create: {exc.strerror}") from None
+        self._write_meta(album_id, album)
+        return True
+
+    def title_of(self, album_id: str) -> str:
         meta = self._read_meta(album_id)
         if meta is None:
             raise GalleryError(f"{self.folder / album_id}: album folder is missing")
-        title = str(meta.get("title") or album_id)
+        return str(meta.get("title") or album_id)
+
+    def add(self, album_id: str, remote_ids: Sequence[str]) -> None:
+        title = self.title_of(album_id)
         for remote_id in remote_ids:
             entry = self.index.get(remote_id)
             if entry is None:
                 raise GalleryError(f"{remote_id}: not in this library")
-            self._link(album_id, remote_id)
+            self.add_link(album_id, remote_id)
             if title not in entry["albums"]:
                 self.index.update(remote_id, albums=[*entry["albums"], title])
 
-    def relink(self, old_id: str, new_id: str, titles: Sequence[str]) -> None:
-        """Album links to `old_id` point at `new_id` instead (the item's file was replaced
-        under a new name); only the albums named in `titles` can hold such links."""
-        if not self.folder.is_dir():
-            return
-        for album_dir in sorted(self.folder.iterdir()):
-            meta = self._read_meta(album_dir.name)
-            if meta is None or meta.get("title") not in titles:
-                continue
-            target = os.path.relpath(self.root / old_id, album_dir)
-            for link in album_dir.iterdir():
-                if link.is_symlink() and os.readlink(link) == target:
-                    link.unlink()
-                    self._link(album_dir.name, new_id)
+    # -- links -----------------------------------------------------------------------------
 
-    def _link(self, album_id: str, remote_id: str) -> None:
+    def links(self, album_id: str) -> dict[str, str]:
+        """Library path -> link name of every link in the album folder."""
+        if album_id not in self._links:
+            found: dict[str, str] = {}
+            album_dir = self.folder / album_id
+            try:
+                children = list(os.scandir(album_dir))
+            except OSError:
+                children = []
+            for child in children:
+                if child.is_symlink():
+                    text = os.readlink(child.path)
+                    if os.path.isabs(text):  # not ours: made by hand
+                        text = os.path.relpath(text, self.root / "albums" / album_id)
+                    found[os.path.normpath(os.path.join("albums", album_id, text))] = \
+                        child.name
+            self._links[album_id] = found
+        return self._links[album_id]
+
+    def add_link(self, album_id: str, remote_id: str) -> None:
+        known = self.links(album_id)
+        if remote_id in known:
+            return
         album_dir = self.folder / album_id
         target = os.path.relpath(self.root / remote_id, album_dir)
         name = PurePosixPath(remote_id)
-        for n in range(1, 10_000):
+        for n in range(1, MAX_NAMES):
             link = album_dir / (name.name if n == 1 else f"{name.stem} ({n}){name.suffix}")
-            if link.is_symlink():
-                if os.readlink(link) == target:
-                    return
+            if link.is_symlink() or link.exists():
                 continue
-            if link.exists():
-                continue
-            os.symlink(target, link)
+            try:
+                os.symlink(target, link)
+            except OSError as exc:
+                raise GalleryError(f"{link}: cannot create the link: {exc.strerror}") from None
+            known[remote_id] = link.name
             return
         raise GalleryError(f"{album_dir}: too many links named {name.name}")
 
+    def relink(self, album_ids: Sequence[str], old: str, new: str) -> None:
+        """Point the links to `old` at `new` (the file moved), each replaced in one step."""
+        for album_id in album_ids:
+            known = self.links(album_id)
+            name = known.get(old)
+            if name is None:
+                continue
+            album_dir = self.folder / album_id
+            del known[old]
+            if new in known:  # a crash after this album's link was moved once already
+                (album_dir / name).unlink(missing_ok=True)
+                continue
+            tmp = album_dir / f".{name}.relink"
+            tmp.unlink(missing_ok=True)
+            os.symlink(os.path.relpath(self.root / new, album_dir), tmp)
+            tmp.replace(album_dir / name)
+            known[new] = name
+
     def members(self, album_id: str) -> set[str]:
+        """Library files the album folder's links lead to, read afresh from the disk (reclaim
+        asks the library itself, never a cache; a dangling link holds nothing)."""
         album_dir = self.folder / album_id
         if not album_dir.is_dir() or album_dir.is_symlink():
             return set()
@@ -142,3 +187,39 @@ class AlbumFolders:
             if target.is_file() and target.is_relative_to(root):
                 found.add(target.relative_to(root).as_posix())
         return found
+
+    def all_ids(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.folder.iterdir() if p.is_dir())
+        except OSError:
+            return []
+
+    # -- renames ---------------------------------------------------------------------------
+
+    def rename(self, album_id: str, album: Album) -> str:
+        """Rename the album's folder after the album's new title; returns its new id."""
+        old_title = self.title_of(album_id)
+        for remote_id in list(self.links(album_id)):
+            entry = self.index.get(remote_id)
+            if entry is not None and album.title not in entry["albums"]:
+                titles = [album.title if t == old_title else t for t in entry["albums"]]
+                if album.title not in titles:
+                    titles.append(album.title)
+                self.index.update(remote_id, albums=titles)
+        self._write_meta(album_id, album)
+        base = safe_title(album.title)
+        if album_id == base or album_id.startswith(f"{base} ("):
+            return album_id
+        for n in range(1, MAX_NAMES):
+            name = base if n == 1 else f"{base} ({n})"
+            if (self.folder / name).exists() or (self.folder / name).is_symlink():
+                continue
+            try:
+                os.rename(self.folder / album_id, self.folder / name)
+            except OSError as exc:
+                raise GalleryError(f"{self.folder / album_id}: cannot rename: "
+                                   f"{exc.strerror}") from None
+            self._meta[name] = self._meta.pop(album_id)
+            self._links[name] = self._links.pop(album_id, {})
+            return name
+        raise GalleryError(f"{self.folder}: too many albums titled {album.title!r}")

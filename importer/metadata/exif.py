@@ -207,11 +207,12 @@ def fill_missing(exif: Exif, facts: FileFacts, resolution: Resolution
 # -- writing ---------------------------------------------------------------------------------
 
 
-def _entry_problem(old: tiff.TiffBlock, new: tiff.TiffBlock, added: Iterable[Key]) -> str | None:
+def _entry_problem(old: tiff.TiffBlock, new: tiff.TiffBlock, added: Iterable[Key],
+                   replaced: frozenset[Key]) -> str | None:
     for (ifd, tag), entry in old.entries.items():
         if tag in _OFFSET_TAGS or entry.type == 13:
             return f"tag 0x{tag:04X} in {ifd} points into the block"
-        if tag in tiff.POINTER_TAGS:
+        if tag in tiff.POINTER_TAGS or (ifd, tag) in replaced:
             continue
         after = new.entries.get((ifd, tag))
         if after is None or (after.type, after.count, after.value) != (
@@ -235,8 +236,10 @@ def _maker_note_problem(old: tiff.TiffBlock, new: tiff.TiffBlock) -> str | None:
     return "the maker notes would move and they hold offsets"
 
 
-def dump_checked(original: bytes | None, exif: Exif, added: frozenset[Key]) -> bytes:
-    """The new TIFF block for `exif`, proven to keep everything `original` had."""
+def dump_checked(original: bytes | None, exif: Exif, added: frozenset[Key],
+                 replaced: frozenset[Key] = frozenset()) -> bytes:
+    """The new TIFF block for `exif`, proven to keep everything `original` had, except the
+    `replaced` tags (ours from an earlier write, which a change may rewrite or remove)."""
     try:
         blob: bytes = piexif.dump(exif)
     except Exception as exc:
@@ -249,7 +252,7 @@ def dump_checked(original: bytes | None, exif: Exif, added: frozenset[Key]) -> b
         raise ExifError(f"cannot check the rewritten EXIF ({exc})") from None
     problem = (("the file has more image directories than piexif keeps" if old.more_ifds
                 else None)
-               or _entry_problem(old, new, added)
+               or _entry_problem(old, new, added, replaced)
                or ("the thumbnail would change" if old.thumbnail != new.thumbnail else None)
                or _maker_note_problem(old, new))
     if problem:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from importer.metadata import exif as exif_mod
 from importer.metadata.exif import ExifError
 
 SOI, APP0, APP1, SOS, EOI = 0xD8, 0xE0, 0xE1, 0xDA, 0xD9
@@ -87,3 +88,15 @@ def with_exif_block(data: bytes, block: bytes) -> bytes:
             break
         at = leading.end
     return b"".join((view[:at], segment, view[at:]))
+
+
+def rewrite_exif(data: bytes, exif: exif_mod.Exif, added: frozenset[exif_mod.Key],
+                 replaced: frozenset[exif_mod.Key] = frozenset()) -> bytes:
+    """`data` with `exif` as its EXIF, audited: only the `added` tags appear, only the
+    `replaced` ones (ours, written earlier) may change or go, and the image data after the
+    EXIF is the same byte for byte. Raises ExifError otherwise."""
+    block = exif_mod.dump_checked(exif_block(data), exif, added, replaced)
+    written = with_exif_block(data, block)
+    if scan_data(written) != scan_data(data) or exif_block(written) != block:
+        raise ExifError("the rewritten JPEG does not check out")
+    return written

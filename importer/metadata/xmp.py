@@ -9,15 +9,19 @@ written to all three date properties, always with its offset, and positions in X
 
 from __future__ import annotations
 
+from datetime import datetime
+from fractions import Fraction
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from importer.metadata.convert import (
     altitude_rational,
     clean_text,
+    parse_xmp_coordinate,
     xmp_coordinate,
     xmp_datetime,
 )
-from importer.model import Metadata
+from importer.model import GeoPoint, Metadata
 
 _NAMESPACES = {
     "exif": "http://ns.adobe.com/exif/1.0/",
@@ -77,3 +81,52 @@ def sidecar(metadata: Metadata) -> bytes | None:
         '<?xpacket end="w"?>\n'
     )
     return packet.encode("utf-8")
+
+
+def _find(root: ElementTree.Element, name: str) -> str | None:
+    prefix, local = name.split(":")
+    uri = _NAMESPACES.get(prefix, "http://www.w3.org/XML/1998/namespace")
+    found = root.find(f".//{{{uri}}}{local}")
+    if found is None:
+        return None
+    if prefix == "dc":  # dc:description holds an rdf:Alt of language entries
+        item = found.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")
+        found = item if item is not None else found
+    return found.text or ""
+
+
+def _altitude(root: ElementTree.Element) -> float | None:
+    text = _find(root, "exif:GPSAltitude")
+    if not text:
+        return None
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return -value if (_find(root, "exif:GPSAltitudeRef") or "").strip() == "1" else value
+
+
+def read_sidecar(data: bytes) -> Metadata | None:
+    """The values of a sidecar as `sidecar` writes them (capture time, place, caption,
+    favorite); None when it is not XMP we can read. For repairing and checking ours."""
+    try:
+        root = ElementTree.fromstring(data)
+    except (ElementTree.ParseError, ValueError, RecursionError):
+        return None
+    taken = None
+    stamp = _find(root, "exif:DateTimeOriginal") or _find(root, "photoshop:DateCreated")
+    if stamp:
+        try:
+            taken = datetime.fromisoformat(stamp.strip())
+        except ValueError:
+            taken = None
+        if taken is not None and taken.utcoffset() is None:
+            taken = None
+    lat = parse_xmp_coordinate(_find(root, "exif:GPSLatitude") or "")
+    lon = parse_xmp_coordinate(_find(root, "exif:GPSLongitude") or "")
+    location = GeoPoint(lat, lon, _altitude(root)) if lat is not None and lon is not None \
+        else None
+    rating = (_find(root, "xmp:Rating") or "").strip()
+    return Metadata(taken_at=taken, location=location,
+                    description=_find(root, "dc:description") or None,
+                    favorite=rating == str(FAVORITE_RATING))

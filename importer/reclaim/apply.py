@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,8 +29,17 @@ from importer.reclaim.candidates import for_urls
 from importer.reclaim.gallerycheck import check
 from importer.reclaim.interrupts import Interrupts
 from importer.reclaim.itempage import ItemPage, Outcome, PageResult, SignedOut
-from importer.reclaim.planfile import Plan, PlanItem, load_plan
-from importer.reclaim.progress import FINISHED, STOPPED, ProgressFile
+from importer.reclaim.planfile import Plan, PlanItem, load_current, load_plan
+from importer.reclaim.progress import (
+    BY_DAILY_CAP,
+    BY_FAILURES,
+    BY_GALLERY,
+    BY_REQUEST,
+    BY_SIGN_OUT,
+    FINISHED,
+    STOPPED,
+    ProgressFile,
+)
 from importer.reclaim.rules import Decision, Policy, gallery_decision, static_decision
 from importer.reclaim.texts import load_texts
 from importer.run import state_path
@@ -49,13 +59,16 @@ class Tally:
     failed: int = 0
     in_a_row: int = 0
     stop: str | None = None
+    stopped_by: str | None = None
     exit_code: int = EXIT_OK
     kept_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def apply_plan(settings: Settings, plan_path: Path, out: Console) -> int:
+def apply_plan(settings: Settings, plan_path: Path, out: Console,
+               stop: Callable[[], bool] | None = None) -> int:
     """Apply a plan; returns the exit code. The web page runs this in a subprocess
-    (`gphotos-importer reclaim --apply PLAN --to TARGET`)."""
+    (`gphotos-importer reclaim --apply PLAN --to TARGET`); watch mode in-process, with its
+    own stop flag (`stop`), since it owns the signals then."""
     plan = load_plan(plan_path)
     spec = settings.to or plan.target
     if target_key(spec) != plan.target:
@@ -73,14 +86,23 @@ def apply_plan(settings: Settings, plan_path: Path, out: Console) -> int:
     with State(state_file) as state:
         gallery = open_target(spec, settings)
         try:
-            with browser(settings) as context, Interrupts() as interrupts:
+            with browser(settings) as context, _stop_asked(stop) as asked:
                 page = ItemPage(context.new_page(), texts, settings.reclaim.base_url,
                                 settings.reclaim.timeout_seconds)
-                run = ApplyRun(settings, plan, plan_path, state, gallery, page, out,
-                               interrupts.requested)
+                run = ApplyRun(settings, plan, plan_path, state, gallery, page, out, asked)
                 return run.run()
         finally:
             gallery.close()
+
+
+@contextmanager
+def _stop_asked(stop: Callable[[], bool] | None) -> Iterator[Callable[[], bool]]:
+    """The caller's stop flag, or Ctrl-C/SIGTERM handled here."""
+    if stop is not None:
+        yield stop
+        return
+    with Interrupts() as interrupts:
+        yield interrupts.requested
 
 
 class ApplyRun:
@@ -109,11 +131,11 @@ class ApplyRun:
                     break
                 self._chunk(pending[start:start + CHUNK])
         except SignedOut:
-            self._halt(SIGNED_OUT.format(where=self.where), EXIT_FAILED)
+            self._halt(SIGNED_OUT.format(where=self.where), EXIT_FAILED, BY_SIGN_OUT)
         except (AuthError, TargetUnavailable) as exc:
-            self._halt(f"the gallery cannot be checked any more: {exc}", EXIT_FAILED)
+            self._halt(f"the gallery cannot be checked any more: {exc}", EXIT_FAILED, BY_GALLERY)
         except KeyboardInterrupt:
-            self._halt("interrupted; what was trashed is recorded", EXIT_INTERRUPTED)
+            self._halt("interrupted; what was trashed is recorded", EXIT_INTERRUPTED, BY_REQUEST)
             self._finish()
             raise
         self._finish()
@@ -150,7 +172,7 @@ class ApplyRun:
     def _still_approved(self) -> set[str]:
         """The plan file as it is now: the review page may have withdrawn approvals."""
         try:
-            current = load_plan(self.plan_path)
+            current = load_current(self.plan_path)
         except ReclaimError:
             return set()
         return {item.identity for item in current.to_trash()}
@@ -178,7 +200,7 @@ class ApplyRun:
     def _trash(self, item: PlanItem) -> None:
         if self.budget <= 0:
             self._halt(f"daily cap of {self.reclaim.daily_cap} reached; run again later "
-                       "to go on", EXIT_OK)
+                       "to go on", EXIT_OK, BY_DAILY_CAP)
             return
         self.progress.begin(item.google_url or item.file)
         result = self._attempts(item)
@@ -238,7 +260,7 @@ class ApplyRun:
         limit = self.reclaim.max_consecutive_failures
         if self.tally.in_a_row >= limit:
             self._halt(f"stopped after {limit} failures in a row; check the page (or "
-                       "reclaim.ui_texts_file) and run again", EXIT_FAILED)
+                       "reclaim.ui_texts_file) and run again", EXIT_FAILED, BY_FAILURES)
 
     def _say(self, what: str, item: PlanItem, detail: str) -> None:
         name = item.title or item.file
@@ -257,12 +279,13 @@ class ApplyRun:
     def _should_stop(self) -> bool:
         if self.tally.stop is None and self.stop_requested():
             self._halt("stopped on request; the item in flight was finished",
-                       EXIT_INTERRUPTED)
+                       EXIT_INTERRUPTED, BY_REQUEST)
         return self.tally.stop is not None
 
-    def _halt(self, message: str, code: int) -> None:
+    def _halt(self, message: str, code: int, cause: str) -> None:
         if self.tally.stop is None:
             self.tally.stop = message
+            self.tally.stopped_by = cause
             self.tally.exit_code = max(self.tally.exit_code, code)
 
     def _finish(self) -> None:
@@ -270,7 +293,7 @@ class ApplyRun:
         summary = (f"trashed {tally.trashed}, kept {tally.kept}, failed {tally.failed} "
                    f"of {len(self.items)}")
         message = f"{tally.stop}; {summary}" if tally.stop else summary
-        self.progress.end(STOPPED if tally.stop else FINISHED, message)
+        self.progress.end(STOPPED if tally.stop else FINISHED, message, tally.stopped_by)
         self.out.print(message, markup=False, highlight=False)
 
 

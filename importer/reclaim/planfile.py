@@ -1,17 +1,23 @@
 """The reclaim plan file: what would be trashed and why, written once, applied later.
 
-A plan is reviewed by people (and approved item by item on the web page, issue 11) before
-anything is trashed, so it is plain JSON, written atomically and readable by the owner
-only (it lists the whole library). Keys this version does not know are kept out of the
-way, never an error: the review page may add its own.
+The one owner of the file: where plans live (`<state dir>/reclaim/plan-STAMP.json`, newest
+name last), how they are read, written and locked. `reclaim` writes and applies plans; the
+review page (importer/web/plans.py) writes approvals into them through the same functions.
+
+A plan is reviewed by people before anything is trashed, so it is plain JSON, written
+atomically (never half a plan) and readable by the owner only (it lists the whole library).
+Keys this version does not know are kept, never an error. Writers, and `--apply` when it
+reads the approvals again, take turns through an flock on `<plan>.lock`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +28,11 @@ from importer.reclaim import ReclaimError
 TRASH, KEEP = "trash", "keep"
 PLAN_GLOB = "plan-*.json"
 PROGRESS_SUFFIX = ".progress.json"
+LOCK_SUFFIX = ".lock"
+
+
+class PlanError(ReclaimError):
+    """The plan cannot be read or changed as asked; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -88,20 +99,43 @@ def plan_name(created: datetime) -> str:
 
 
 def latest_plan(state_path: Path) -> Path | None:
-    """The newest plan next to this state (names sort by creation time)."""
+    """The newest plan next to this state (names carry a sortable UTC stamp); files beside
+    plans (`<plan>.progress.json`, `.lock`, temporary files) are not plans."""
     folder = plan_dir(state_path)
-    plans = sorted(p for p in folder.glob(PLAN_GLOB) if not p.name.endswith(PROGRESS_SUFFIX))
+    if not folder.is_dir():
+        return None
+    plans = sorted(p for p in folder.glob(PLAN_GLOB) if p.name.count(".") == 1 and p.is_file())
     return plans[-1] if plans else None
 
 
-def write_private(path: Path, data: Any) -> None:
-    """Atomic (temporary file, then rename) and owner-only (0600) from the first byte."""
+def carries_approvals(items: list[dict[str, Any]]) -> bool:
+    """Any item with an `approved` key: `--apply` then trashes only approved items."""
+    return any("approved" in item for item in items)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Exclusive turn on the plan: read, change, replace, with no other writer between."""
+    fd = os.open(path.with_name(path.name + LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: Any, *, durable: bool = False) -> None:
+    """Atomic (temporary file, then rename) and owner-only (0600) from the first byte;
+    `durable` also syncs it to disk first (a plan decides what gets deleted)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, ensure_ascii=False, indent=1)
             out.write("\n")
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
@@ -111,38 +145,66 @@ def write_private(path: Path, data: Any) -> None:
 
 def save_plan(plan: Plan, path: Path) -> None:
     try:
-        write_private(path, plan.to_json())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(path):
+            write_raw(path, plan.to_json())
     except OSError as exc:
-        raise ReclaimError(f"{path}: cannot write the plan: {exc.strerror}") from None
+        raise PlanError(f"{path}: cannot write the plan: {exc.strerror}") from None
+
+
+def write_raw(path: Path, data: dict[str, Any]) -> None:
+    """The plan as JSON, every key kept (the review page's approvals, keys of later
+    versions). Callers changing a plan hold `locked(path)`."""
+    write_private(path, data, durable=True)
+
+
+def read_raw(path: Path) -> dict[str, Any]:
+    """The plan as JSON, checked only for what every reader needs: an `items` list of
+    objects."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{path}: cannot read the plan: the file is gone") from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except ValueError:
+        raise PlanError(f"{path}: not a plan file (not valid JSON)") from None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise PlanError(f"{path}: not a plan file (no `items` list)")
+    for n, item in enumerate(data["items"]):
+        if not isinstance(item, dict):
+            raise PlanError(f"{path}: not a plan file (item {n} is not an object)")
+    return data
 
 
 def load_plan(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ReclaimError(f"{path}: cannot read the plan: {exc.strerror}") from None
-    except ValueError:
-        raise ReclaimError(f"{path}: not a plan file (not valid JSON)") from None
+    data = read_raw(path)
     try:
         return _plan_from(data)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ReclaimError(f"{path}: not a plan file ({exc})") from None
+        raise PlanError(f"{path}: not a plan file ({exc})") from None
 
 
-def _plan_from(data: Any) -> Plan:
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise ValueError("no `items` list")
+def load_current(path: Path) -> Plan:
+    """The plan as it is now, read in its turn between writers (`--apply` reads approvals
+    again while the review page may be writing them)."""
+    try:
+        with locked(path):
+            return load_plan(path)
+    except OSError:  # no lock file beside a read-only plan; writes replace it atomically
+        return load_plan(path)
+
+
+def _plan_from(data: dict[str, Any]) -> Plan:
     raw = data["items"]
     items = tuple(_item_from(i, n) for n, i in enumerate(raw))
-    approvals = any(isinstance(i, dict) and "approved" in i for i in raw)
+    approvals = carries_approvals(raw)
     return Plan(str(data["id"]), str(data["created"]), str(data["target"]),
                 str(data.get("state") or ""), int(data.get("older_than_days", 0)), items,
                 approvals)
 
 
-def _item_from(data: Any, n: int) -> PlanItem:
-    if not isinstance(data, dict):
-        raise ValueError(f"item {n} is not an object")
+def _item_from(data: dict[str, Any], n: int) -> PlanItem:
     decision = data.get("decision")
     if decision not in (TRASH, KEEP):
         raise ValueError(f"item {n}: decision must be 'trash' or 'keep'")

@@ -17,11 +17,12 @@ from rich.console import Console
 
 from adapters import open_target, target_key
 from adapters.base import Gallery
-from importer.config import ConfigError, Settings
+from importer.config import ConfigError, ReclaimSettings, Settings
 from importer.reclaim import ReclaimError
 from importer.reclaim.candidates import Candidate, gather
 from importer.reclaim.gallerycheck import check
 from importer.reclaim.planfile import (
+    TRASH,
     Plan,
     PlanItem,
     plan_dir,
@@ -56,31 +57,51 @@ def require_target(settings: Settings) -> str:
     return settings.to
 
 
+@dataclass(frozen=True)
+class WrittenPlan:
+    plan: Plan
+    path: Path
+    trashed_before: int
+    """Items trashed by earlier runs, left out of the plan."""
+
+    def counts(self) -> dict[str, int]:
+        trash = [i for i in self.plan.items if i.decision == TRASH]
+        return {"trash": len(trash), "keep": len(self.plan.items) - len(trash),
+                "bytes": sum(i.size or 0 for i in trash),
+                "trashed_before": self.trashed_before}
+
+
 def make_plan(settings: Settings, request: PlanRequest, out: Console,
               now: datetime | None = None) -> Path:
-    """Write a plan and return its path (watch mode calls this after each import)."""
+    """Write a plan, print its summary and return its path (the `reclaim` command)."""
     spec = require_target(settings)
     path = state_path(settings)
     if not path.exists():
         raise ReclaimError(f"{path}: no state here; import into {spec} first")
-    moment = now or datetime.now(UTC)
-    reclaim = settings.reclaim
-    policy = Policy.of(request.older_than_days, reclaim.keep_albums, reclaim.keep_archived)
     with State(path, readonly=True) as state:
         gallery = open_target(spec, settings)
         try:
-            target = gallery.target
-            decided, before = decide_all(state, gallery, policy, moment)
+            written = write_plan(state, gallery, settings.reclaim, request, now)
         finally:
             gallery.close()
+    print_summary(written.plan, written.path, written.trashed_before, spec, out)
+    return written.path
+
+
+def write_plan(state: State, gallery: Gallery, reclaim: ReclaimSettings,
+               request: PlanRequest, now: datetime | None = None) -> WrittenPlan:
+    """Decide for every item of the state on this gallery and write the plan; reads only
+    (watch mode calls this after each import, with the state it holds open)."""
+    moment = now or datetime.now(UTC)
+    policy = Policy.of(request.older_than_days, reclaim.keep_albums, reclaim.keep_archived)
+    decided, before = decide_all(state, gallery, policy, moment)
     items = plan_items(decided, request.limit)
-    created, plan_path = _where(request.plan_path, path, moment)
+    created, plan_path = _where(request.plan_path, state.path, moment)
     plan = Plan(f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
-                created.isoformat(timespec="seconds"), target, str(path.absolute()),
-                request.older_than_days, tuple(items))
+                created.isoformat(timespec="seconds"), gallery.target,
+                str(state.path.absolute()), request.older_than_days, tuple(items))
     save_plan(plan, plan_path)
-    print_summary(plan, plan_path, before, spec, out)
-    return plan_path
+    return WrittenPlan(plan, plan_path, before)
 
 
 def decide_all(state: State, gallery: Gallery, policy: Policy, now: datetime

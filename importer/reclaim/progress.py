@@ -15,6 +15,11 @@ from importer.reclaim.planfile import PROGRESS_SUFFIX, write_private
 from importer.state import now_iso
 
 RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
+BY_DAILY_CAP, BY_REQUEST, BY_GALLERY = "daily_cap", "request", "gallery"
+"""Stops that end by themselves: the cap's day passes, the run is started again, the
+gallery answers again (watch mode resumes these)."""
+BY_SIGN_OUT, BY_FAILURES = "signed_out", "failures"
+"""Stops that need the user: sign in again; look at the page or the locator file."""
 
 
 def progress_path(plan_path: Path) -> Path:
@@ -33,6 +38,8 @@ class Progress:
     failed: int = 0
     current: str | None = None
     message: str = ""
+    stopped_by: str | None = None
+    """Why a `stopped` run stopped (one of the BY_ names)."""
     updated: str = field(default_factory=now_iso)
 
 
@@ -59,8 +66,9 @@ class ProgressFile:
         progress.current = None
         self.write()
 
-    def end(self, state: str, message: str) -> None:
+    def end(self, state: str, message: str, stopped_by: str | None = None) -> None:
         self.progress.state = state
         self.progress.message = message
+        self.progress.stopped_by = stopped_by
         self.progress.current = None
         self.write()

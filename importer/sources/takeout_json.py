@@ -206,5 +206,5 @@ def album_from_json(data: dict[str, Any]) -> AlbumInfo:
     return AlbumInfo(
         title=_text(body.get("title")),
         description=description,
-        date=str(date).strip() if isinstance(date, str | int) and str(date).strip() else None,
+        date=_text(str(date)) if isinstance(date, str | int) else None,
     )

@@ -16,11 +16,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from adapters import open_target
-from adapters.base import AuthError, Gallery, TargetUnavailable
+from adapters.base import AuthError, Gallery, GalleryError, TargetUnavailable
 from importer.config import Settings
+from importer.reclaim import ReclaimError
 from importer.sources.parts import SourceError
 from importer.state import State, StateError
-from importer.watch import hooks
+from importer.watch import reclaiming
 from importer.watch.importing import (
     CountingProgress,
     Imported,
@@ -97,7 +98,17 @@ class Watcher:
                     gallery.close()
         except (StateError, TargetUnavailable, AuthError, ImportStopped) as exc:
             result.problems.append(str(exc))
+            return result
+        if self._auto_apply() and not self.stop.is_set():
+            problem = reclaiming.apply_due(self.settings, self.spec, self.status.section(
+                "reclaim"), self.state_path, self.log, self.stop)
+            if problem is not None:
+                result.problems.append(problem)
         return result
+
+    def _auto_apply(self) -> bool:
+        """Only plans watch writes are applied by it, and only when the config says so."""
+        return self.settings.reclaim.auto_apply and "plan" in self.settings.watch.after_import
 
     def _look(self, result: CycleResult, now: float) -> list[Verdict]:
         files = list_inbox(self.inbox)
@@ -207,9 +218,20 @@ class Watcher:
         if "verify" in watch.after_import or watch.processed == "delete":
             self._verify(verdict.identity, record, state, gallery, result)
         if "plan" in watch.after_import:
-            hooks.write_reclaim_plan(self.settings, state, gallery, record["identities"],
-                                     self.log, name)
+            self._plan(name, state, gallery, result)
         self._put_away(verdict.group, verdict.identity, record, state, gallery)
+
+    def _plan(self, export: str, state: State, gallery: Gallery, result: CycleResult) -> None:
+        try:
+            path = reclaiming.write_reclaim_plan(self.settings, state, gallery, self.log,
+                                                 export)
+        except (ReclaimError, GalleryError) as exc:
+            result.problems.append(f"{export}: no reclaim plan written: {exc}")
+            self.log.error("plan.failed", f"{export}: no reclaim plan written: {exc}",
+                           export=export)
+            return
+        self.status.section("reclaim")["plan"] = str(path)
+        self.status.save()  # a plan written and not yet applied is applied after a restart
 
     def _verify(self, identity: str, record: dict[str, Any], state: State, gallery: Gallery,
                 result: CycleResult) -> bool:

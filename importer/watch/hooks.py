@@ -1,29 +1,14 @@
-"""Seams to parts built elsewhere: the reclaim plan after an import, and the web page.
-
-Watch calls `write_reclaim_plan` after an import when `watch.after_import` lists `plan`,
-and `start_web` once at start with `--web` (the page of `serve`, in a thread).
-A plan is only ever written here: applying one is reclaim's own decision, which it makes
-only when the config sets `reclaim.auto_apply: true`.
-"""
+"""The web page beside watch: `start_web` once at start with `--web` (the page of `serve`,
+in a thread). (The reclaim step after an import is importer/watch/reclaiming.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from adapters.base import Gallery
 from importer.config import ConfigError, Settings
-from importer.state import State
 from importer.watch.log import EventLog
-
-
-def write_reclaim_plan(settings: Settings, state: State, gallery: Gallery,
-                       identities: Collection[str], log: EventLog, export: str) -> bool:
-    """Write a reclaim plan for the export's items; True when one was written."""
-    log.info("plan.skipped", f"{export}: no reclaim plan written: the reclaim step is not "
-                             "available in this version", export=export)
-    return False
 
 
 def start_web(settings: Settings, address: str, log: EventLog,

@@ -22,9 +22,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from importer.config import Settings
+from importer.reclaim.planfile import PlanError, latest_plan, read_raw
 from importer.web import data, plans, problems
-from importer.web.apply import DEFAULT_COMMAND, ApplyRunner
-from importer.web.plans import PlanError
+from importer.web.apply import ApplyRunner
 from importer.web.security import Access, Guard
 
 HERE = Path(__file__).parent
@@ -48,7 +48,7 @@ class Web:
     def plan(self) -> tuple[Path, dict[str, Any]] | None:
         """The latest plan, parsed once per version of the file (a plan of 100k items is
         tens of MB; thumbnails ask for it once per tile)."""
-        path = plans.latest_plan(self.state_file)
+        path = latest_plan(self.state_file)
         if path is None:
             return None
         stat = path.stat()
@@ -57,17 +57,16 @@ class Web:
             cached = self._plans.get(path)
             if cached is not None and cached[0] == version:
                 return path, cached[1]
-        plan = plans.read_plan(path)
+        plan = read_raw(path)
         with self._lock:
             self._plans = {path: (version, plan)}
         return path, plan
 
 
 def create_app(state_file: Path, settings: Settings, access: Access, *,
-               command: tuple[str, ...] = DEFAULT_COMMAND,
                config_file: Path | None = None) -> Starlette:
-    web = Web(state_file, settings, access,
-              ApplyRunner(state_file, command, config_file), data.Previews(settings))
+    web = Web(state_file, settings, access, ApplyRunner(state_file, config_file),
+              data.Previews(settings))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.filters["bytes"] = data.readable_bytes

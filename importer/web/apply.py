@@ -1,5 +1,6 @@
 """The page's "trash the approved items" button: runs `reclaim --apply` as a child process
-and reports its progress file (`<plan>.progress.json`, written by `reclaim`).
+and reports its progress file (`<plan>.progress.json`, written by `reclaim`: see
+importer/reclaim/progress.py).
 
 A child process, not a thread: the apply drives a browser for hours and must survive the
 page being closed; its own progress file is what any later page reads.
@@ -16,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from importer.progressfile import pid_alive, read_json
-from importer.web.plans import PlanError, approved_items, read_plan
+from importer.reclaim.planfile import PlanError, read_raw
+from importer.reclaim.progress import progress_path
+from importer.web.plans import approved_items
 
-DEFAULT_COMMAND = (sys.executable, "-m", "importer.cli")
-
-
-def progress_files(plan: Path) -> list[Path]:
-    """`<PLAN>.progress.json` read both ways (plan-X.json.progress.json, plan-X.progress
-    .json), so either spelling `reclaim` settles on is found."""
-    return [plan.with_name(plan.name + ".progress.json"), plan.with_suffix(".progress.json")]
+COMMAND = (sys.executable, "-m", "importer.cli")
+"""This tool, as the running interpreter runs it (no PATH lookup)."""
 
 
 def log_file(plan: Path) -> Path:
@@ -36,14 +34,13 @@ class ApplyRunner:
     """At most one apply per plan at a time; remembers the children it started."""
 
     state_file: Path
-    command: tuple[str, ...] = DEFAULT_COMMAND
     config_file: Path | None = None
     _children: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, plan: Path, plan_id: str) -> None:
         with self._lock:
-            data = read_plan(plan)
+            data = read_raw(plan)
             if data.get("id") != plan_id:
                 raise PlanError("the plan file now holds another plan; reload the page")
             if not approved_items(data):
@@ -54,7 +51,7 @@ class ApplyRunner:
             target = data.get("target")
             if not isinstance(target, str) or not target:
                 raise PlanError(f"{plan}: the plan names no target")
-            argv = [*self.command, "reclaim", "--apply", str(plan), "--to", target,
+            argv = [*COMMAND, "reclaim", "--apply", str(plan), "--to", target,
                     "--state", str(self.state_file)]
             if self.config_file is not None:
                 argv += ["--config", str(self.config_file)]
@@ -80,10 +77,7 @@ class ApplyRunner:
                     and pid_alive(progress.get("pid")))
 
     def _progress(self, plan: Path) -> dict[str, Any] | None:
-        found = [p for p in progress_files(plan) if p.exists()]
-        if not found:
-            return None
-        return read_json(max(found, key=lambda p: p.stat().st_mtime))
+        return read_json(progress_path(plan))
 
     def status(self, plan: Path) -> dict[str, Any] | None:
         """The apply's progress as `reclaim` wrote it, corrected by what we know of the

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from importer.reclaim.planfile import PlanError, plan_dir
 from importer.web import app as core
 from importer.web import data, plans, problems
-from importer.web.plans import PlanError
 
 Page = Callable[..., Response]
 
@@ -100,7 +100,7 @@ def _plan_context(web: core.Web) -> dict[str, Any]:
         return {"plan": None, "plan_error": str(exc), "months": []}
     if found is None:
         return {"plan": None, "plan_error": None, "months": [],
-                "plans_dir": plans.plans_dir(web.state_file)}
+                "plans_dir": plan_dir(web.state_file)}
     path, plan = found
     return {"plan": plan, "plan_path": path, "plan_error": None, "months": plans.months(plan),
             "summary": plans.summary(plan), "apply": web.runner.status(path),

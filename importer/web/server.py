@@ -17,7 +17,6 @@ from rich.console import Console
 from importer.config import ConfigError, Settings
 from importer.run import default_state_path, state_path
 from importer.web.app import create_app
-from importer.web.apply import DEFAULT_COMMAND
 from importer.web.security import access_for, is_loopback
 
 STARTUP_TIMEOUT = 15.0
@@ -27,11 +26,10 @@ def _state_file(settings: Settings) -> Path:
     return state_path(settings) if settings.state or settings.to else default_state_path(None)
 
 
-def _config(settings: Settings, command: tuple[str, ...], config_file: Path | None
-            ) -> tuple[uvicorn.Config, str]:
+def _config(settings: Settings, config_file: Path | None) -> tuple[uvicorn.Config, str]:
     state_file = _state_file(settings).absolute()
     access, origin = access_for(settings, state_file.parent)
-    app = create_app(state_file, settings, access, command=command, config_file=config_file)
+    app = create_app(state_file, settings, access, config_file=config_file)
     config = uvicorn.Config(app, host=settings.web.bind, port=settings.web.port,
                             access_log=False, log_level="warning", lifespan="on")
     return config, origin
@@ -57,11 +55,10 @@ class WebHandle:
         self.thread.join(timeout)
 
 
-def start_in_thread(settings: Settings, *, command: tuple[str, ...] = DEFAULT_COMMAND,
-                    config_file: Path | None = None) -> WebHandle:
+def start_in_thread(settings: Settings, *, config_file: Path | None = None) -> WebHandle:
     """Serve the page in a daemon thread (for `watch --web`); returns once it listens.
     `settings.web.port` 0 picks a free port (see `handle.url`)."""
-    config, origin = _config(settings, command, config_file)
+    config, origin = _config(settings, config_file)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="gphotos-importer-web", daemon=True)
     thread.start()

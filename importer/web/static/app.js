@@ -76,9 +76,22 @@ async function loadMonth(details) {
   tiles.dataset.loaded = "yes";
 }
 
+function readableBytes(size) {
+  // As the server's `bytes` filter writes them (powers of 1000).
+  let value = Number(size) || 0;
+  for (const unit of ["B", "KB", "MB", "GB", "TB"]) {
+    if (value < 1000 || unit === "TB") return unit === "B" ? `${value.toFixed(0)} B` : `${value.toFixed(1)} ${unit}`;
+    value /= 1000;
+  }
+  return "";
+}
+
 function showSummary(summary) {
   for (const key of ["trash", "kept", "approved", "rejected"]) {
     document.querySelectorAll(`[data-total="${key}"]`).forEach((e) => { e.textContent = summary[key]; });
+  }
+  for (const key of ["trash_bytes", "approved_bytes"]) {
+    document.querySelectorAll(`[data-total="${key}"]`).forEach((e) => { e.textContent = readableBytes(summary[key]); });
   }
   for (const [key, month] of Object.entries(summary.months)) {
     const details = document.querySelector(`details.month[data-month="${CSS.escape(key)}"]`);

@@ -38,7 +38,6 @@ from importer.model import (
     ScanEvent,
 )
 from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_after
-from importer.prepare import content_sha1
 from importer.recording import record_failure, record_result
 from importer.report import RunReport
 from importer.state import State
@@ -307,7 +306,7 @@ class Pipeline:
             match = next(((known[s], s) for s in asset.primary.checksums if s in known), None)
             if match is not None:
                 self._submit_send(act.send, [(action, asset)], self.gallery, action, asset,
-                                  match, self._shared_with(action.identity, match[1]))
+                                  match, self._recorded_owner(action.identity, match[1]))
                 continue
             token = self._claims.claim(asset.primary.checksums, (action, asset))
             if token is None:
@@ -336,13 +335,10 @@ class Pipeline:
                                      + faults.describe(error))
         return known
 
-    def _shared_with(self, identity: str, sha1: str) -> str | None:
-        """Another Google item recorded on the target with these bytes (a photo uploaded
-        twice to Google); not one that came without its sidecar, whose values it replaces."""
+    def _recorded_owner(self, identity: str, sha1: str) -> str | None:
+        """Another item the state records on the target with these bytes (see act.send)."""
         owner = self.state.find_by_checksum(self.gallery.target, sha1)
-        if owner is None or owner == identity or content_sha1(owner) is not None:
-            return None
-        return owner
+        return None if owner == identity else owner
 
     def _upload_batch(self) -> int:
         size = self.gallery.capabilities.upload_batch

@@ -26,6 +26,7 @@ from importer.faults import describe, item_error
 from importer.metadata.resolve import resolve_without_file
 from importer.model import FileOutcome, Metadata, PreparedAsset
 from importer.plan import Action
+from importer.prepare import content_sha1
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,18 @@ def settle(gallery: Gallery, remote_id: str, metadata: Metadata,
 
 
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
-         existing: tuple[str, str] | None, shared_with: str | None = None) -> ItemResult:
+         existing: tuple[str, str] | None, owner: str | None = None) -> ItemResult:
     """Upload `prepared`, or adopt `existing` (remote id, matching SHA-1) already there.
-    `shared_with`: another Google item of ours holds those bytes on the target; its values
-    stay (one file cannot carry two dates), and this item is recorded beside it."""
-    if existing is not None and shared_with is not None:
+    `owner`: the item our state records those bytes under. Another Google item (a photo
+    uploaded twice to Google) keeps its values (one file cannot carry two dates) and this
+    one is recorded beside it; the same photo stored earlier without its sidecar gets
+    Google's values now, whatever its bytes already carry."""
+    if existing is not None and owner is not None and content_sha1(owner) is None:
         return ItemResult(action, FileOutcome.ALREADY_THERE,
-                          f"same bytes as {shared_with}, already on target (its values kept)",
+                          f"same bytes as {owner}, already on target (its values kept)",
                           existing[0], prepared, target_sha1=existing[1])
     if existing is not None:
-        return _adopt(gallery, action, prepared, *existing)
+        return _adopt(gallery, action, prepared, *existing, sidecar_arrived=owner is not None)
     try:
         result: UploadResult | GalleryError = gallery.upload(prepared)
     except Exception as exc:
@@ -116,13 +119,13 @@ def send_batch(gallery: Gallery, jobs: list[tuple[Action, PreparedAsset]]) -> li
 
 
 def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id: str,
-           sha1: str) -> ItemResult:
+           sha1: str, sidecar_arrived: bool = False) -> ItemResult:
     """The target already holds these bytes: give that copy what Google knew."""
     # Only our own written bytes carry our values, and an XMP sidecar never reached it.
     ours = sha1 == prepared.primary.sha1 and prepared.primary.xmp is None
     try:
         rewritten = settle(gallery, remote_id, prepared.item.metadata,
-                           prepared.carried if ours else frozenset())
+                           prepared.carried if ours and not sidecar_arrived else frozenset())
     except Exception as exc:
         return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
                           prepared=prepared)

@@ -24,10 +24,18 @@ from importer.faults import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, Stop
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class StopRequest:
-    """Installs the handlers for the length of a `with` block (main thread only)."""
+NOTICE = ("gphotos-importer: stopping once the items in flight are done (Ctrl-C again to "
+          "abandon them)")
 
-    def __init__(self) -> None:
+
+class StopRequest:
+    """Installs the handlers for the length of a `with` block (main thread only). The
+    first signal's `notice` goes to a terminal, or always with `always_notice` (a command
+    whose items take seconds each, where silence would look like a hang)."""
+
+    def __init__(self, notice: str = NOTICE, always_notice: bool = False) -> None:
+        self.notice = notice
+        self.always_notice = always_notice
         self.signal: int | None = None
         self._count = 0
         self._immediate = False
@@ -60,9 +68,8 @@ class StopRequest:
         if self.signal is None:
             self.signal = number
         if self._count == 1 and not self._immediate:
-            if sys.stderr.isatty():
-                os.write(2, b"\ngphotos-importer: stopping once the items in flight are "
-                            b"done (Ctrl-C again to abandon them)\n")
+            if self.always_notice or sys.stderr.isatty():
+                os.write(2, f"\n{self.notice}\n".encode())
             return
         if self._count > 1:  # a third one ends the process the default way
             for signum in SIGNALS:

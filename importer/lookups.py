@@ -23,7 +23,6 @@ from importer.inflight import Claims
 from importer.jobs import Send
 from importer.model import PreparedAsset
 from importer.plan import Action
-from importer.prepare import content_sha1
 from importer.state import State
 
 CHECK_BATCH = 100
@@ -117,8 +116,8 @@ class Lookups:
                 match = next(((answer[s], s) for s in asset.primary.checksums if s in answer),
                              None)
             if match is not None:
-                shared = self._shared_with(action.identity, match[1])
-                sends.append(Send(act.send, (self.gallery, action, asset, match, shared), [job]))
+                owner = self._recorded_owner(action.identity, match[1])
+                sends.append(Send(act.send, (self.gallery, action, asset, match, owner), [job]))
             elif (token := self.claims.claim(asset.primary.checksums, job)) is not None:
                 uploads.append((job, token))
         size = upload_batch(self.gallery)
@@ -139,13 +138,10 @@ class Lookups:
                 return remote_id, sha1
         return None
 
-    def _shared_with(self, identity: str, sha1: str) -> str | None:
-        """Another Google item recorded on the target with these bytes (a photo uploaded
-        twice to Google); not one that came without its sidecar, whose values it replaces."""
+    def _recorded_owner(self, identity: str, sha1: str) -> str | None:
+        """Another item the state records on the target with these bytes (see act.send)."""
         owner = self.state.find_by_checksum(self.gallery.target, sha1)
-        if owner is None or owner == identity or content_sha1(owner) is not None:
-            return None
-        return owner
+        return None if owner == identity else owner
 
     def release(self, tokens: Sequence[int]) -> None:
         """Uploads ended (done or failed): what waited for them is looked up again first."""

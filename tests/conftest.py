@@ -4,7 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from importer.cli import main
+from tests.fakes.immich import FakeImmich
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "takeout"
@@ -35,6 +36,17 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
+    """A fake Immich v3 whose key is in IMMICH_API_KEY. At the end it must have refused
+    nothing and answered only as its contract says."""
+    with FakeImmich("v3") as fake:
+        assert isinstance(fake, FakeImmich)
+        monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
+        yield fake
+        assert fake.rejected == [] and fake.violations == []
 
 
 def cli_command(*args: str | Path) -> list[str]:

@@ -43,14 +43,6 @@ def twins(tmp_path: Path) -> GeneratedExport:
     return write_folder(tmp_path / "export", items)
 
 
-@pytest.fixture
-def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    with FakeImmich("v3") as fake:
-        assert isinstance(fake, FakeImmich)
-        monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
-        yield fake
-        assert fake.rejected == [] and fake.violations == []
-
 
 @pytest.fixture
 def photoprism(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePhotoPrism]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import CliResult, library_entries
 from tests.exportgen import TruthItem, write_folder
@@ -47,14 +45,6 @@ def redated(originals: list[TruthItem]) -> list[TruthItem]:
         item.taken_at += timedelta(days=2, hours=3)
     return later
 
-
-@pytest.fixture
-def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    with FakeImmich("v3") as fake:
-        assert isinstance(fake, FakeImmich)
-        monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
-        yield fake
-        assert fake.rejected == [] and fake.violations == []
 
 
 def outcomes(report: Path) -> dict[str, str]:

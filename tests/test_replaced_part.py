@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,20 +17,6 @@ from importer.sources.takeout import TakeoutSource
 from tests.conftest import cli_command, library_entries
 from tests.exportgen import PRODUCT, make_quirky_items, sidecar_name, unique_jpeg, write_parts
 from tests.test_kill_loop_tgz import _library_view, _stored_files
-
-
-def _by_content(library: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """The library as its user reads library.jsonl, each item by its original name and
-    bytes. Left out: where the file sits, its Google URL, and the bytes written. An item
-    that run 1 stored without its sidecar (it was in the cut part) gets its values on the
-    re-run but stays where it was, without them embedded: moving and rewriting it is the
-    folder target's repair (issue 9, part C)."""
-    view = {}
-    for (_, name), entry in _library_view(library).items():
-        key = (name, entry["original_sha1"])
-        assert key not in view, f"{key} is in the library twice"
-        view[key] = {k: v for k, v in entry.items() if k not in ("sha1", "xmp")}
-    return view
 
 
 def _album_members(library: Path) -> dict[str, set[str]]:
@@ -69,15 +54,16 @@ def test_a_replaced_part_completes_the_library(tmp_path: Path, fmt: str, keep: f
     shutil.copy(good, broken)
     second = _run("import", *export.sources, "--to", f"folder:{library}")
     assert second.returncode == 0, second.stdout + second.stderr
-    repaired, expected = _by_content(library), _by_content(clean)
-    for key, truth in expected.items():  # every item, with its metadata, albums, live video
-        assert repaired.get(key) == truth, key
+    repaired, expected = _library_view(library), _library_view(clean)
+    for key, truth in expected.items():  # every item exactly as a clean import made it:
+        assert repaired.get(key) == truth, key  # values, bytes, XMP, albums, live video
     # A motion part whose still was in the cut part came in alone in run 1; the re-run
     # pairs it with its still, and the lone copy's entry stays (never deleted). Its file is
     # the still's motion file itself, not a second copy (see the stored-files check).
     motions = {truth["video"] for truth in expected.values()}
-    lone = {key for key in repaired if key not in expected}
-    assert all(sha1 in motions for _, sha1 in lone), lone
+    lone = {key: entry for key, entry in repaired.items() if key not in expected}
+    assert all(url is None and entry["sha1"] in motions for (url, _), entry in lone.items()), \
+        lone
     stored = _stored_files(library)  # (their bytes may lack what run 1 did not know)
     assert sum(stored.values()) == len(_stored_files(clean)) and set(stored.values()) == {1}
     assert _album_members(library) == _album_members(clean)

@@ -54,14 +54,6 @@ def picture(data: bytes) -> Image.Image:
 
 # -- Immich --------------------------------------------------------------------------------
 
-@pytest.fixture
-def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    with FakeImmich("v3") as server:
-        assert isinstance(server, FakeImmich)
-        monkeypatch.setenv("IMMICH_API_KEY", server.api_key)
-        yield server
-        assert server.rejected == [] and server.violations == []
-
 
 def test_immich_thumbnails_are_the_assets_previews(
         tmp_path: Path, cli: Callable[..., CliResult], immich: FakeImmich) -> None:

@@ -23,11 +23,12 @@ from rich.console import Console
 from adapters import open_target, target_key
 from adapters.base import AuthError, Gallery, TargetUnavailable
 from importer.config import Settings
+from importer.faults import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from importer.interrupt import StopRequest
 from importer.reclaim import ReclaimError
 from importer.reclaim.browser import browser
 from importer.reclaim.candidates import for_urls
 from importer.reclaim.gallerycheck import check
-from importer.reclaim.interrupts import Interrupts
 from importer.reclaim.itempage import ItemPage, Outcome, PageResult, SignedOut
 from importer.reclaim.planfile import Plan, PlanItem, load_current, load_plan
 from importer.reclaim.progress import (
@@ -47,7 +48,6 @@ from importer.state import State, now_iso
 
 CHUNK = 20
 """Items decided again together, just before they are trashed (one bulk gallery check)."""
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SIGNED_OUT = ("Google signed this browser out; sign in again with `gphotos-importer login "
               "google {where}` (or add `--cookies FILE`), then run the same command again")
 
@@ -101,8 +101,9 @@ def _stop_asked(stop: Callable[[], bool] | None) -> Iterator[Callable[[], bool]]
     if stop is not None:
         yield stop
         return
-    with Interrupts() as interrupts:
-        yield interrupts.requested
+    notice = "gphotos-importer: stopping after the item in flight (Ctrl-C again to stop now)"
+    with StopRequest(notice, always_notice=True) as request:
+        yield lambda: request.requested
 
 
 class ApplyRun:

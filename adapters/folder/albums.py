@@ -55,10 +55,27 @@ class AlbumFolders:
         return self._meta[name]
 
     def _write_meta(self, name: str, album: Album) -> None:
-        data = {"key": album.key, "title": album.title, "description": album.description}
-        text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-        self.files.write_atomic(f"albums/{name}/{_META}", text)
+        data = _meta_of(album)
+        self.files.write_atomic(f"albums/{name}/{_META}", _meta_bytes(data))
         os.chmod(self.folder / name / _META, PRIVATE_FILE)
+        self._meta[name] = data
+
+    def _create(self, name: str, album: Album) -> None:
+        """A new album folder, complete or not at all: made with its `.album.json` under a
+        temporary name, then renamed into place. Albums are made while uploads go on, so a
+        full disk or a kill can come in between; a folder left without its file would be
+        taken for someone else's, and the album made again beside it as `name (2)`."""
+        staged = self.files.temp_name("album")
+        data = _meta_of(album)
+        try:
+            staged.mkdir()
+            (staged / _META).write_bytes(_meta_bytes(data))
+            os.chmod(staged / _META, PRIVATE_FILE)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, self.folder / name)
+        except OSError:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
         self._meta[name] = data
 
     def ensure(self, album: Album, known_id: str | None) -> str:
@@ -74,15 +91,7 @@ class AlbumFolders:
                 return name
             if (self.folder / name).exists():
                 continue
-            try:
-                (self.folder / name).mkdir(parents=True)
-            except OSError as exc:
-                raise GalleryError(f"{self.folder / name}: cannot create: {exc.strerror}") from None
-            try:
-                self._write_meta(name, album)
-            except OSError:  # a folder without its file is no album: leave none behind
-                shutil.rmtree(self.folder / name, ignore_errors=True)
-                raise
+            self._create(name, album)
             return name
         raise GalleryError(f"{self.folder}: too many albums titled {album.title!r}")
 
@@ -223,3 +232,11 @@ class AlbumFolders:
             self._links[name] = self._links.pop(album_id, {})
             return name
         raise GalleryError(f"{self.folder}: too many albums titled {album.title!r}")
+
+
+def _meta_of(album: Album) -> dict[str, Any]:
+    return {"key": album.key, "title": album.title, "description": album.description}
+
+
+def _meta_bytes(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")

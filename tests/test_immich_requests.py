@@ -140,7 +140,8 @@ def test_flags_changed_in_google_go_in_bulk(tmp_path_factory: pytest.TempPathFac
                 item.description = f"edited {item.name}"
         second = write_folder(tmp / "e2", items)
         if failing:
-            fake.faults = Faults(rate=1.0, kinds=("503",),
+            # 429 with Retry-After: 0 fails as hard as an exhausted 503, without the backoff
+            fake.faults = Faults(rate=1.0, kinds=("429",),
                                  only=lambda r: (r.method, r.route) == ("PUT", "/assets"))
         before = len(fake.requests)
         result = cli("import", second.sources[0], *target)

@@ -51,6 +51,15 @@ def timeouts(read: float = 60.0, write: float = 600.0) -> httpx.Timeout:
 BodyFactory = Callable[[], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Miss:
+    """An attempt that did not get a final answer: why, and whether to wait as told."""
+
+    reason: str
+    refused: bool = False
+    retry_after: str | None = None
+
+
 @dataclass
 class HttpClient:
     """One keep-alive connection pool shared by all workers of an adapter."""
@@ -89,39 +98,41 @@ class HttpClient:
         `timeout` overrides the client's for calls the server answers slowly by design;
         `attempts=1` for a request that is not safe to repeat blindly (the caller checks
         what happened before trying again)."""
-        last = ""
         limit = attempts or self.policy.attempts
-        refused = False
+        miss = _Miss("no attempt made")
         for attempt in range(limit):
             self._count(attempt)
-            try:
-                kwargs = dict(body()) if body else {}
-                sent = {**(headers or {}), **kwargs.pop("headers", {})}
-                response = self._client.request(
-                    method, url, params=params, headers=sent or None,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                    **kwargs)
-            except httpx.ConnectError as exc:
-                last = f"cannot connect to {self.base_url} ({exc})"
-                retry_after = None
-                refused = True
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__} talking to {self.base_url}"
-                retry_after = None
-                refused = False
-            else:
-                if response.status_code not in self.policy.statuses:
-                    return response
-                last = f"HTTP {response.status_code} from {method} {url}"
-                refused = False
-                retry_after = response.headers.get("Retry-After")
+            outcome = self._attempt(method, url, body, params, headers, timeout)
+            if isinstance(outcome, httpx.Response):
+                return outcome
+            miss = outcome
             if attempt + 1 < limit:
                 with self._lock:
-                    pause = self.policy.delay(attempt, retry_after, self._rng)
+                    pause = self.policy.delay(attempt, miss.retry_after, self._rng)
                 self.sleep(pause)
-        if refused and limit > 1:  # still refusing after all the retries: the server is gone
-            raise TargetUnavailable(f"{last}; gave up after {limit} attempts")
-        raise TransientError(f"{last}; gave up after {limit} attempts")
+        if miss.refused and limit > 1:  # still refusing after all the retries: gone
+            raise TargetUnavailable(f"{miss.reason}; gave up after {limit} attempts")
+        raise TransientError(f"{miss.reason}; gave up after {limit} attempts")
+
+    def _attempt(self, method: str, url: str, body: BodyFactory | None,
+                 params: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+                 timeout: httpx.Timeout | None) -> httpx.Response | _Miss:
+        """One try: the answer, or why it should be tried again."""
+        try:
+            kwargs = dict(body()) if body else {}
+            sent = {**(headers or {}), **kwargs.pop("headers", {})}
+            response = self._client.request(
+                method, url, params=params, headers=sent or None,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                **kwargs)
+        except httpx.ConnectError as exc:
+            return _Miss(f"cannot connect to {self.base_url} ({exc})", refused=True)
+        except httpx.TransportError as exc:
+            return _Miss(f"{type(exc).__name__} talking to {self.base_url}")
+        if response.status_code not in self.policy.statuses:
+            return response
+        return _Miss(f"HTTP {response.status_code} from {method} {url}",
+                     retry_after=response.headers.get("Retry-After"))
 
     def probe(self, url: str) -> httpx.Response:
         """One attempt, for start-up checks: a dead server should fail fast and clearly."""

@@ -38,6 +38,7 @@ from bench.immich_export import (  # noqa: E402
 from bench.immich_report import report  # noqa: E402
 from bench.immich_runs import (  # noqa: E402
     Run,
+    as_installed,
     fake_immich,
     importer_command,
     reference_command,
@@ -153,6 +154,7 @@ def arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = arguments()
+    as_installed()
     work = Path(tempfile.mkdtemp(prefix="bench-immich-"))
     try:
         export = write_mixed_export(work / "export", args.photos, args.videos, args.photo_mb,

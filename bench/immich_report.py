@@ -125,7 +125,8 @@ def report(args: argparse.Namespace, export: MixedExport, costed: dict[str, list
         f"MB) in {args.parts} stored zip parts, each with its sidecar; ~20% favorites, ~10% "
         f"archived, ~20% of photos in 3 albums. {args.workers} workers/connections. Each run: "
         "a fresh fake Immich v3 (own process, empty account), the client as a process of its "
-        f"own, start-up included; {args.rounds} rounds, client order rotating.", "",
+        f"own, start-up included, bytecode cached as after `pip install`; {args.rounds} "
+        "rounds, client order rotating.", "",
         f"Fake Immich with the cost model (scale {args.cost_scale:g}; calibration below):", "",
         *race_table(costed, items, real=True), "",
     ]

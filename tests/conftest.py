@@ -38,15 +38,26 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
-@pytest.fixture
-def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    """A fake Immich v3 whose key is in IMMICH_API_KEY. At the end it must have refused
-    nothing and answered only as its contract says."""
-    with FakeImmich("v3") as fake:
+def _strict_immich(dialect: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
+    with FakeImmich(dialect) as fake:
         assert isinstance(fake, FakeImmich)
         monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)
         yield fake
         assert fake.rejected == [] and fake.violations == []
+
+
+@pytest.fixture
+def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
+    """A fake Immich v3 whose key is in IMMICH_API_KEY. At the end it must have refused
+    nothing and answered only as its contract says."""
+    yield from _strict_immich("v3", monkeypatch)
+
+
+@pytest.fixture(params=["v3", "v2"])
+def immich_each(request: pytest.FixtureRequest,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
+    """The same strict fake, once as v3 and once as v2 (the dialects we support)."""
+    yield from _strict_immich(request.param, monkeypatch)
 
 
 def cli_command(*args: str | Path) -> list[str]:

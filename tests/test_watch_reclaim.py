@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from importer.reclaim.planfile import latest_plan
 from importer.reclaim.progress import progress_path
 from importer.state import State
@@ -96,6 +98,40 @@ def test_a_plan_of_the_imported_items_is_written_and_nothing_is_touched(
     assert not progress_path(plan).exists() and not named(found, "plan.applying")
     again, found = once(scene)  # nothing new: no plan
     assert again.code == 0 and not named(found, "plan.written")
+
+
+def test_a_plan_that_failed_is_written_by_the_next_cycle(
+        tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export is done when its plan fails (no space, the gallery away for a moment): a
+    later cycle writes the plan without a new export, and health fails until it has."""
+    from importer.reclaim import ReclaimError
+    from importer.watch import reclaiming
+
+    real = reclaiming.write_plan
+    failures = iter([ReclaimError("plans/: No space left on device")])
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reclaiming, "write_plan", flaky)
+    scene = watched_scene(tmp_path, cli)
+    deliver(scene, list(scene.items.values()), FIRST)
+    result, found = once(scene)
+    assert result.code != 0 and named(found, "plan.failed") and not named(found, "plan.written")
+    assert "No space left" in named(found, "plan.failed")[0]["message"]
+    assert latest_plan(scene.state) is None and health(scene).code != 0
+    again, found = once(scene)
+    assert again.code == 0, again.out
+    assert not named(found, "export.imported")  # the export itself is not read again
+    (written,) = named(found, "plan.written")
+    assert Path(written["plan"]) == latest_plan(scene.state)
+    assert (written["trash"], written["keep"]) == (4, 2)
+    assert health(scene).code == 0
+    third, found = once(scene)  # written once: no plan again
+    assert third.code == 0 and not named(found, "plan.written")
 
 
 def test_auto_apply_trashes_each_eligible_item_once(tmp_path: Path, cli: Cli) -> None:

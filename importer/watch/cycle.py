@@ -89,11 +89,13 @@ class Watcher:
             result.problems.append(f"inbox {self.inbox} is not a readable folder")
             return result
         ready = self._look(result, time.time())
+        due = self.status.section("reclaim").get("plan_due")
         try:
             with State(self.state_path) as state:
                 gallery = open_target(self.spec, self.settings)
                 try:
                     self._handle_all(ready, state, gallery, result)
+                    self._plan_if_due(due, state, gallery, result)
                 finally:
                     gallery.close()
         except (StateError, TargetUnavailable, AuthError, ImportStopped) as exc:
@@ -222,6 +224,7 @@ class Watcher:
         self._put_away(verdict.group, verdict.identity, record, state, gallery)
 
     def _plan(self, export: str, state: State, gallery: Gallery, result: CycleResult) -> None:
+        section = self.status.section("reclaim")
         try:
             path = reclaiming.write_reclaim_plan(self.settings, state, gallery, self.log,
                                                  export)
@@ -229,9 +232,22 @@ class Watcher:
             result.problems.append(f"{export}: no reclaim plan written: {exc}")
             self.log.error("plan.failed", f"{export}: no reclaim plan written: {exc}",
                            export=export)
+            section["plan_due"] = export  # the export is done; its plan is tried again
+            self.status.save()
             return
-        self.status.section("reclaim")["plan"] = str(path)
+        section["plan"] = str(path)
+        section.pop("plan_due", None)
         self.status.save()  # a plan written and not yet applied is applied after a restart
+
+    def _plan_if_due(self, due: str | None, state: State, gallery: Gallery,
+                     result: CycleResult) -> None:
+        """A plan that failed after its export was imported (the gallery away, no space)
+        is written by the next cycle, even when no new export comes; `due` is what was
+        due when this cycle began (a plan tried in this cycle is not tried twice)."""
+        still = self.status.section("reclaim").get("plan_due")
+        if (due and still == due and "plan" in self.settings.watch.after_import
+                and not self.stop.is_set()):
+            self._plan(due, state, gallery, result)
 
     def _verify(self, identity: str, record: dict[str, Any], state: State, gallery: Gallery,
                 result: CycleResult) -> bool:

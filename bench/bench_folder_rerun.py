@@ -68,7 +68,7 @@ def main() -> None:
 Command: `.venv/bin/python bench/bench_folder_rerun.py --items {args.items}`
 
 Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, \
-load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start (other work shared the CPUs)
+load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start{" (other work shared the CPUs)" if load[0] > 1.5 else ""}
 
 | measure | seconds |
 |---|---:|

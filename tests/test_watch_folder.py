@@ -219,3 +219,17 @@ def test_watch_web_serves_the_page_of_the_state_it_fills(tmp_path: Path) -> None
         assert watch.stop() == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(url, timeout=2)
+
+
+@pytest.mark.parametrize("address", [":99999", "127.0.0.1:70000"])
+def test_a_web_address_out_of_range_is_a_warning_and_watch_goes_on(
+        tmp_path: Path, cli: Callable[..., CliResult], address: str) -> None:
+    """`watch --web` with a port no socket can have: one warning naming it, the page is
+    left out, and the cycle imports as without it."""
+    inbox, library = tmp_path / "inbox", tmp_path / "library"
+    land(tmp_path, inbox)
+    result, found = once(cli, inbox, library, "--web", address)
+    assert result.code == 0, result.out
+    (warning,) = named(found, "web.unavailable")
+    assert address in str(warning["message"]) and "`web.port`" in str(warning["message"])
+    assert named(found, "export.imported") and not named(found, "web.started")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from importer.config import Settings, WebSettings
 from importer.state import State
@@ -189,3 +191,21 @@ def test_serve_command_prints_its_address_and_stops_on_ctrl_c(
     served_cli.send_signal(signal.SIGINT)
     assert served_cli.wait(timeout=20) == 0
     assert "Traceback" not in (served_cli.stderr.read() if served_cli.stderr else "")
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(port=st.one_of(st.integers(max_value=-1), st.integers(min_value=65536)),
+       bind=st.sampled_from([None, "127.0.0.1", "0.0.0.0"]))
+def test_a_port_out_of_range_is_one_line_naming_it(
+        state_file: Path, capsys: pytest.CaptureFixture[str], port: int,
+        bind: str | None) -> None:
+    """`serve --port` (and `web.port`) outside 0..65535: one line, exit 2, no token made."""
+    from importer.cli import main
+
+    capsys.readouterr()
+    extra = ["--bind", bind] if bind else []
+    assert main(["serve", "--state", str(state_file), f"--port={port}", *extra]) == 2
+    err = capsys.readouterr().err
+    assert "`web.port`" in err and err.count("\n") == 1 and "internal error" not in err, err
+    assert not (state_file.parent / "web-token").exists()

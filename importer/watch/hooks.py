@@ -4,10 +4,9 @@ in a thread). (The reclaim step after an import is importer/watch/reclaiming.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-from importer.config import ConfigError, Settings
+from importer.config import ConfigError, Settings, merge_section
 from importer.watch.log import EventLog
 
 
@@ -21,10 +20,10 @@ def start_web(settings: Settings, address: str, log: EventLog,
     host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
     if not port.isdigit():
         host, port = address, ""
-    web = replace(settings.web, bind=host.strip("[]") or settings.web.bind,
-                  port=int(port) if port else settings.web.port)
     try:
-        handle = start_in_thread(replace(settings, web=web), config_file=config_file)
+        chosen = merge_section(settings, "web", {"bind": host.strip("[]") or None,
+                                                 "port": int(port) if port else None})
+        handle = start_in_thread(chosen, config_file=config_file)
     except ConfigError as exc:
         log.warning("web.unavailable", f"--web {address}: {exc}; watching without it")
         return None

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from rich.console import Console
 
-from importer.config import ConfigError, Settings
+from importer.config import ConfigError, Settings, merge_section
 from importer.run import default_state_path, state_path
 from importer.web.app import create_app
 from importer.web.security import access_for, is_loopback
@@ -76,9 +76,8 @@ def start_in_thread(settings: Settings, *, config_file: Path | None = None) -> W
 def serve(settings: Settings, out: Console, *, bind: str | None = None,
           port: int | None = None, config_file: Path | None = None) -> int:
     """The `serve` command: runs until Ctrl-C."""
-    web = replace(settings.web, bind=bind or settings.web.bind,
-                  port=settings.web.port if port is None else port)
-    settings = replace(settings, web=web)
+    settings = merge_section(settings, "web", {"bind": bind or None, "port": port})
+    web = settings.web
     handle = start_in_thread(settings, config_file=config_file)
     token_note = "" if is_loopback(web.bind) and "no token" in handle.origin else (
         f" (access: {handle.origin}; first visit: add ?token=TOKEN)")

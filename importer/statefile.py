@@ -125,6 +125,8 @@ def connect(path: Path, *, query_only: bool = False) -> sqlite3.Connection:
 def check_health(path: Path) -> None:
     """Raise StateDamaged (or StateError when it is locked) unless SQLite finds the file
     intact. A missing or empty file is healthy: it becomes a new state."""
+    if path.is_dir():  # not damaged: the wrong path (moving it aside would not help)
+        raise StateError(f"{path}: cannot open the state: Is a directory")
     if not path.exists() or path.stat().st_size == 0:
         return
     try:

@@ -332,3 +332,21 @@ def test_a_row_that_is_not_text_is_damage_not_a_hang(tmp_path: Path) -> None:
         with pytest.raises(StateDamaged, match="damaged"), \
                 State(path, readonly=readonly) as state:
             _read_everything(state)
+
+
+@pytest.mark.parametrize("command", [
+    ("status",), ("verify", "--to", "folder:{lib}"),
+    ("import", str(SAMPLE), "--to", "folder:{lib}"),
+])
+def test_a_folder_given_as_the_state_is_named_not_called_damaged(
+        tmp_path: Path, cli: Callable[..., CliResult], command: tuple[str, ...]) -> None:
+    """A folder where the state file belongs is the wrong path, not damage: one line that
+    says so (moving it aside, the advice for damage, would not help), and nothing written."""
+    folder = tmp_path / "state-folder"
+    folder.mkdir()
+    args = [part.format(lib=tmp_path / "lib") for part in command]
+    result = cli(*args, "--state", folder)
+    assert result.code == 2, result.out
+    assert result.err.strip() == f"gphotos-importer: error: {folder}: cannot open the state: " \
+                                 "Is a directory"
+    assert list(folder.iterdir()) == [] and not (tmp_path / "lib").exists()

@@ -97,6 +97,8 @@ class RunReport:
     def add(self, file: str, outcome: FileOutcome, reason: str = "",
             identity: str | None = None, *, kind: FileKind | None = None,
             dated: DateSource | None = None) -> None:
+        # errors that name their file (to be clear where they go alone) are not named twice
+        reason = reason.removeprefix(f"{file}: ")
         entry = FileEntry(file, outcome, redact(reason), identity, kind, dated)
         with self._lock:
             self.counts[outcome] += 1

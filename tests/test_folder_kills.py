@@ -260,10 +260,15 @@ owner = {"place": (adapters.folder.files.Files, "link_unique"),
          "index": (adapters.folder.index.LibraryIndex, "put"),
          "state": (importer.state.State, "put"),
          "link": (adapters.folder.albums.AlbumFolders, "add_link"),
-         "remove": (adapters.folder.index.LibraryIndex, "remove")}[sys.argv[1]]
+         "remove": (adapters.folder.index.LibraryIndex, "remove"),
+         "relink": (os, "symlink")}[sys.argv[1]]
 original, calls, limit = getattr(*owner), [0], int(sys.argv[2])
+def counted(args):  # of the symlinks, only the new link of a moved file's album entry
+    return sys.argv[1] != "relink" or "relink" in str(args[1])
 def dying(*args, **kwargs):
     result = original(*args, **kwargs)
+    if not counted(args):
+        return result
     calls[0] += 1
     if calls[0] >= limit:
         os._exit(9)  # as SIGKILL: no cleanup, no flush beyond what was written
@@ -287,24 +292,48 @@ def two_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], Pa
     return exports, reference
 
 
-@pytest.mark.parametrize("point", ["place", "sidecar", "index", "state", "link", "remove"])
+@pytest.mark.parametrize("point", ["place", "sidecar", "index", "state", "link", "remove",
+                                   "relink"])
 def test_a_kill_right_after_any_step_is_repaired(tmp_path: Path, point: str,
                                                  two_exports: tuple[list[Any], Path]) -> None:
     """Killed just after placing a file, writing its sidecar, its index line, its state
-    record, an album link, or (during a later export's move) dropping its old index line:
-    the next run completes the library exactly."""
+    record, an album link, or (during a later export's move) dropping its old index line
+    or making the new album link of a moved file: the next run completes the library
+    exactly, with nothing of the killed run left anywhere."""
     exports, reference = two_exports
     library = tmp_path / "library"
     rng = random.Random(point)
+    deaths = 0
     for export in exports:
         for _ in range(2):
             args = ["import", *map(str, export.sources), "--to", f"folder:{library}",
                     "--workers", "2"]
-            died = subprocess.run([sys.executable, "-c", _KILL_AT, point,
-                                   str(rng.randint(1, 10)), *args],
+            at = 1 if point == "relink" else rng.randint(1, 10)  # moved files are few
+            died = subprocess.run([sys.executable, "-c", _KILL_AT, point, str(at), *args],
                                   capture_output=True, text=True, check=False, timeout=300)
             assert died.returncode in (0, 9), died.stderr
+            deaths += died.returncode == 9
         done = _run(export.sources, library)
         assert done.returncode == 0, done.stderr
         assert_clean(library)
+    assert deaths > 0
     assert signature(library) == signature(reference)
+
+
+def test_a_relink_left_in_an_album_folder_is_swept(tmp_path: Path,
+                                                   two_exports: tuple[list[Any], Path]) -> None:
+    """A link a killed run of an earlier version left in an album folder (`.NAME.relink`)
+    is neither kept nor taken for a member: the next run removes it."""
+    exports, _ = two_exports
+    library = tmp_path / "library"
+    assert _run(exports[0].sources, library).returncode == 0
+    before = signature(library)
+    album = next(p for p in (library / "albums").iterdir()
+                 if any(c.is_symlink() for c in p.iterdir()))
+    link = next(c for c in album.iterdir() if c.is_symlink())
+    (album / f".{link.name}.relink").symlink_to(link.readlink())
+    assert _run(exports[1].sources, library).returncode == 0
+    assert_clean(library)
+    assert _run(exports[0].sources, tmp_path / "fresh").returncode == 0
+    assert _run(exports[1].sources, tmp_path / "fresh").returncode == 0
+    assert signature(library) == signature(tmp_path / "fresh") != before

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,7 @@ _META = ".album.json"
 _UNSAFE = str.maketrans({"/": "∕", "\\": "⧵", "\0": "", ":": "꞉"})
 MAX_NAME_BYTES = 200
 MAX_NAMES = 10_000
+_LEFTOVER = re.compile(r"\..+\.relink")
 
 
 def safe_title(title: str) -> str:
@@ -135,6 +137,9 @@ class AlbumFolders:
             except OSError:
                 children = []
             for child in children:
+                if _LEFTOVER.fullmatch(child.name) and child.is_symlink():
+                    os.unlink(child.path)  # a killed run's relink, from before they went
+                    continue               # through .incoming (we hold the library lock)
                 if child.is_symlink():
                     text = os.readlink(child.path)
                     if os.path.isabs(text):  # not ours: made by hand
@@ -175,8 +180,9 @@ class AlbumFolders:
             if new in known:  # a crash after this album's link was moved once already
                 (album_dir / name).unlink(missing_ok=True)
                 continue
-            tmp = album_dir / f".{name}.relink"
-            tmp.unlink(missing_ok=True)
+            # made in .incoming (cleared at every start), so a kill leaves nothing here;
+            # the link's text is relative to the album folder, where the rename puts it
+            tmp = self.files.temp_name("relink")
             os.symlink(os.path.relpath(self.root / new, album_dir), tmp)
             tmp.replace(album_dir / name)
             known[new] = name

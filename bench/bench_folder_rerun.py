@@ -63,12 +63,13 @@ def main() -> None:
             target.close()
             report.close()
         size = state_file.stat().st_size / 1e6
+    shared = " (other work shared the CPUs)" if load[0] > 1.5 else ""
     text = f"""## Folder library re-run: repair pass, state check and backup (issue 9)
 
 Command: `.venv/bin/python bench/bench_folder_rerun.py --items {args.items}`
 
 Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, \
-load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start{" (other work shared the CPUs)" if load[0] > 1.5 else ""}
+load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start{shared}
 
 | measure | seconds |
 |---|---:|

@@ -13,6 +13,7 @@ import pytest
 
 from importer.cli import main
 from tests.fakes.immich import FakeImmich
+from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "takeout"
@@ -58,6 +59,18 @@ def immich_each(request: pytest.FixtureRequest,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
     """The same strict fake, once as v3 and once as v2 (the dialects we support)."""
     yield from _strict_immich(request.param, monkeypatch)
+
+
+@pytest.fixture
+def photoprism(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePhotoPrism]:
+    """A fake PhotoPrism whose app password is in PHOTOPRISM_TOKEN, indexing after a short
+    delay as the real one does; at the end it must have refused nothing and answered only
+    as its contract says."""
+    with FakePhotoPrism(index_delay=0.01) as fake:
+        assert isinstance(fake, FakePhotoPrism)
+        monkeypatch.setenv("PHOTOPRISM_TOKEN", APP_PASSWORD)
+        yield fake
+        assert fake.rejected == [] and fake.violations == []
 
 
 def cli_command(*args: str | Path) -> list[str]:

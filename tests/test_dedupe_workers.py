@@ -9,7 +9,7 @@ group, and every item recorded as imported or already there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from importer.state import State
 from tests.conftest import CliResult, originals
 from tests.exportgen import GeneratedExport, TruthItem, make_items, unique_jpeg, write_folder
 from tests.fakes.immich import FakeImmich
-from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
+from tests.fakes.photoprism import FakePhotoPrism
 
 GROUPS = 12
 COPIES = 4
@@ -42,15 +42,6 @@ def twins(tmp_path: Path) -> GeneratedExport:
                           same_as=f"group {group}"))
     return write_folder(tmp_path / "export", items)
 
-
-
-@pytest.fixture
-def photoprism(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePhotoPrism]:
-    with FakePhotoPrism(index_delay=0.01) as fake:
-        assert isinstance(fake, FakePhotoPrism)
-        monkeypatch.setenv("PHOTOPRISM_TOKEN", APP_PASSWORD)
-        yield fake
-        assert fake.rejected == [] and fake.violations == []
 
 
 def recorded(state: Path, target: str) -> dict[str, str]:

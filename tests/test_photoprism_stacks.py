@@ -5,35 +5,24 @@ imported, the run exits 0, the report says what happened, and verify finds both.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from importer.state import State
 from tests.conftest import CliResult
 from tests.exportgen import make_items, write_folder
-from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePhotoPrism]:
-    with FakePhotoPrism(index_delay=0.01) as server:
-        assert isinstance(server, FakePhotoPrism)
-        monkeypatch.setenv("PHOTOPRISM_TOKEN", APP_PASSWORD)
-        yield server
-        assert server.rejected == [] and server.violations == []
+from tests.fakes.photoprism import FakePhotoPrism
 
 
 def test_an_edited_copy_stacked_with_its_original_counts_as_imported(
-        tmp_path: Path, fake: FakePhotoPrism, cli: Callable[..., CliResult]) -> None:
+        tmp_path: Path, photoprism: FakePhotoPrism, cli: Callable[..., CliResult]) -> None:
     items = make_items(10, seed=51)
     for item in items[:4]:
         item.edited = "-edited"
         item.location = (38.7139, -9.1334)  # time and place both in the files' EXIF
     export = write_folder(tmp_path / "export", items)
     state, report = tmp_path / "state.sqlite", tmp_path / "report.json"
-    target = ("--to", f"photoprism:{fake.url}", "--state", state)
+    target = ("--to", f"photoprism:{photoprism.url}", "--state", state)
     result = cli("import", *export.sources, *target, "--report", report)
     assert result.code == 0, result.out + result.err
 
@@ -43,13 +32,13 @@ def test_an_edited_copy_stacked_with_its_original_counts_as_imported(
     assert len(stacked) == 4  # one of each pair says it shares the other's photo
     assert {e["kind"] for e in stacked} <= {"original", "edited variant"}
     with State(state, readonly=True) as opened:
-        remote = {r.identity: r.on(f"photoprism:{fake.url}") for r in opened.items()}
+        remote = {r.identity: r.on(f"photoprism:{photoprism.url}") for r in opened.items()}
     assert all(r is not None and r.done for r in remote.values()) and len(remote) == 14
     for item in items[:4]:
         original, edited = remote[item.url], remote[f"{item.url}#variant:{item.edited_name}"]
         assert original is not None and edited is not None
         assert original.remote_id == edited.remote_id  # one photo shows both files
-    assert len(fake.library.photos) == 10
+    assert len(photoprism.library.photos) == 10
 
     verified = cli("verify", *target)
     assert verified.code == 0 and "verified 14 item(s)" in verified.out

@@ -242,6 +242,15 @@ def make_items(n: int, seed: int = 0, albums: int = 3, pad: int = 0) -> list[Tru
     return items
 
 
+def items_in_albums(n: int, albums: dict[str, range], seed: int = 0) -> list[TruthItem]:
+    """`n` items in exactly the albums given (title -> indexes of its members)."""
+    items = make_items(n, seed=seed, albums=0)
+    for title, members in albums.items():
+        for i in members:
+            items[i].albums.append(title)
+    return items
+
+
 def files_of(items: list[TruthItem]) -> Iterator[tuple[str, bytes]]:
     """Every file of the export as (path inside the export, bytes)."""
     album_members: dict[str, list[TruthItem]] = {}

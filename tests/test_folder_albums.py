@@ -16,15 +16,11 @@ from adapters.folder.target import FolderTarget
 from importer.model import Album
 from importer.state import State
 from tests.conftest import CliResult, library_entries
-from tests.exportgen import TruthItem, make_items, write_folder
+from tests.exportgen import TruthItem, items_in_albums, write_folder
 
 
 def _items(n: int, albums: dict[str, range]) -> list[TruthItem]:
-    items = make_items(n, seed=13, albums=0)
-    for title, members in albums.items():
-        for i in members:
-            items[i].albums.append(title)
-    return items
+    return items_in_albums(n, albums, seed=13)
 
 
 def _rename(items: list[TruthItem], old: str, new: str) -> None:

@@ -3,7 +3,7 @@ stays the same Immich album (renamed), while a new album sharing photos stays ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from importer.albumsync import Member, renamed_from
 from importer.state import State
 from tests.conftest import CliResult
-from tests.exportgen import TruthItem, make_items, write_folder
+from tests.exportgen import TruthItem, items_in_albums, write_folder
 from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import APP_PASSWORD, FakePhotoPrism
 from tests.test_immich_import import check_immich
@@ -48,20 +48,13 @@ def test_rename_rule(members: list[Member], seen: set[str], sizes: dict[str, int
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    with FakeImmich("v3") as server:
-        assert isinstance(server, FakeImmich)
-        monkeypatch.setenv("IMMICH_API_KEY", server.api_key)
-        yield server
-        assert server.rejected == [] and server.violations == []
+def fake(immich: FakeImmich) -> FakeImmich:
+    """conftest's strict fake Immich v3."""
+    return immich
 
 
 def _items(n: int, albums: dict[str, range]) -> list[TruthItem]:
-    items = make_items(n, seed=9, albums=0)
-    for title, members in albums.items():
-        for i in members:
-            items[i].albums.append(title)
-    return items
+    return items_in_albums(n, albums, seed=9)
 
 
 def _run(cli: Callable[..., CliResult], fake: FakeImmich, export: Path,

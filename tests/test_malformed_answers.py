@@ -25,6 +25,7 @@ from tests.test_immich_import import remote_ids
 
 @pytest.fixture
 def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
+    """Not conftest's strict one: these tests make the server answer off its contract."""
     with FakeImmich("v3") as fake:
         assert isinstance(fake, FakeImmich)
         monkeypatch.setenv("IMMICH_API_KEY", fake.api_key)

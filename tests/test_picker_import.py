@@ -66,16 +66,6 @@ def google() -> Iterator[FakeGooglePhotos]:
         yield server
 
 
-@pytest.fixture
-def immich(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImmich]:
-    with FakeImmich("v3") as server:
-        assert isinstance(server, FakeImmich)
-        monkeypatch.setenv("IMMICH_API_KEY", server.api_key)
-        yield server
-        assert server.rejected == [], server.rejected
-        assert server.violations == [], server.violations
-
-
 def stock(google: FakeGooglePhotos, items: list[TruthItem],
           without_exif: tuple[str, ...] = ()) -> list[LibraryItem]:
     picked = [google.add(i.name, i.taken_at, picker_copy(i, i.name not in without_exif),

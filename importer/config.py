@@ -149,7 +149,6 @@ class WebSettings:
     port: StrictInt = Field(default=8765, ge=0, le=65535)
     token: StrictStr | None = None
     token_file: StrictStr | None = None
-UI_LANGUAGES = ("en", "de", "fr")
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +45,6 @@ def inflation_problem(size: int, compressed: int) -> str | None:
 
 class SourceError(Exception):
     """A source cannot be read at all; the message names it."""
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 class Entry:

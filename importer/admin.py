@@ -18,15 +18,14 @@ from adapters import open_target
 from adapters.base import VerifyStatus
 from importer import statefile
 from importer.config import ConfigError, Settings
-from importer.run import default_state_path, state_path
+from importer.model import VARIANT
+from importer.run import state_path
 from importer.safetext import json_shown, shown
 from importer.state import State, TargetRecord, now_iso
 
 VERIFY_BATCH = 500
 Checker = Callable[[Mapping[str, str]], Mapping[str, VerifyStatus]]
 RUNS_SHOWN = 5
-VARIANT = "#variant:"
-"""An edited copy's identity: its original's Google URL, this, its own name."""
 
 
 def status_data(path: Path) -> dict[str, Any]:
@@ -50,12 +49,8 @@ def status_data(path: Path) -> dict[str, Any]:
         }
 
 
-def _chosen_state(settings: Settings) -> Path:
-    return state_path(settings) if settings.state or settings.to else default_state_path(None)
-
-
 def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:
-    path = _chosen_state(settings)
+    path = state_path(settings)
     if not path.exists():
         if as_json:
             out.print_json(data={"state": str(path), "items": 0, "counts": {}, "runs": []})
@@ -200,7 +195,7 @@ def _verify_batch(state: State, target: str, check: Checker,
 
 def restore_state(settings: Settings, out: Console) -> int:
     """Replace the state with its newest intact backup; the old file is kept aside."""
-    path = _chosen_state(settings)
+    path = state_path(settings)
     lock = statefile.acquire_lock(path)
     try:
         used, aside = statefile.restore(path)

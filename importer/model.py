@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+VARIANT = "#variant:"
+"""Between an item's Google URL and a file name: the identity of an edited copy Takeout
+exported beside its original (the same URL describes both)."""
+
 Opener = Callable[[], IO[bytes]]
 
 
@@ -200,7 +204,7 @@ class MediaItem:
         url = self.metadata.google_url
         if not url:
             return None
-        return f"{url}#variant:{self.file.name}" if self.variant_of else url
+        return f"{url}{VARIANT}{self.file.name}" if self.variant_of else url
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ from datetime import datetime
 
 from importer.state import ItemRecord, State, TargetRecord
 
-VARIANT = "#variant:"
-
 
 @dataclass(frozen=True)
 class Part:

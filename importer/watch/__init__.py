@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 
 from importer.config import ConfigError, Settings
-from importer.run import default_state_path, state_path
+from importer.run import state_path
 from importer.watch.loop import run_watch
 from importer.watch.status import heartbeat, judge, load, status_path
 
@@ -24,7 +24,7 @@ def health(settings: Settings, out: Console) -> int:
     """Exit 0 when the watcher's last cycle went well within twice its interval, else 1
     with the reason (never 2: Docker reserves it in health checks)."""
     try:
-        path = state_path(settings) if settings.state or settings.to else default_state_path(None)
+        path = state_path(settings)
     except ConfigError as exc:
         out.print(f"unhealthy: {exc}", markup=False)
         return 1

@@ -15,19 +15,15 @@ import uvicorn
 from rich.console import Console
 
 from importer.config import ConfigError, Settings, merge_section
-from importer.run import default_state_path, state_path
+from importer.run import state_path
 from importer.web.app import create_app
 from importer.web.security import access_for, is_loopback
 
 STARTUP_TIMEOUT = 15.0
 
 
-def _state_file(settings: Settings) -> Path:
-    return state_path(settings) if settings.state or settings.to else default_state_path(None)
-
-
 def _config(settings: Settings, config_file: Path | None) -> tuple[uvicorn.Config, str]:
-    state_file = _state_file(settings).absolute()
+    state_file = state_path(settings).absolute()
     access, origin = access_for(settings, state_file.parent)
     app = create_app(state_file, settings, access, config_file=config_file)
     config = uvicorn.Config(app, host=settings.web.bind, port=settings.web.port,
@@ -81,7 +77,7 @@ def serve(settings: Settings, out: Console, *, bind: str | None = None,
     handle = start_in_thread(settings, config_file=config_file)
     token_note = "" if is_loopback(web.bind) and "no token" in handle.origin else (
         f" (access: {handle.origin}; first visit: add ?token=TOKEN)")
-    out.print(f"Serving the gphotos-importer page at {handle.url} for {_state_file(settings)}"
+    out.print(f"Serving the gphotos-importer page at {handle.url} for {state_path(settings)}"
               f"{token_note}. Ctrl-C stops it.", markup=False, highlight=False)
     try:
         while handle.thread.is_alive():

@@ -43,6 +43,7 @@ class Web:
     runner: ApplyRunner
     previews: data.Previews
     _plans: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    _months: tuple[dict[str, Any], list[plans.Month]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def plan(self) -> tuple[Path, dict[str, Any]] | None:
@@ -61,6 +62,17 @@ class Web:
         with self._lock:
             self._plans = {path: (version, plan)}
         return path, plan
+
+    def months(self, plan: dict[str, Any]) -> list[plans.Month]:
+        """The plan's months, grouped once per version of the plan (the apply fragment is
+        refreshed every second while the page is open)."""
+        with self._lock:
+            if self._months is not None and self._months[0] is plan:
+                return self._months[1]
+        groups = plans.months(plan)
+        with self._lock:
+            self._months = (plan, groups)
+        return groups
 
 
 def create_app(state_file: Path, settings: Settings, access: Access, *,

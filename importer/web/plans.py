@@ -57,7 +57,8 @@ def months(plan: dict[str, Any]) -> list[Month]:
     """Items grouped by month, newest month first, undated last."""
     found: dict[str, Month] = {}
     for index, item in enumerate(plan["items"]):
-        month = found.setdefault(month_of(item), Month(month_of(item), []))
+        key = month_of(item)
+        month = found.get(key) or found.setdefault(key, Month(key, []))
         month.indices.append(index)
         size = item.get("size") if isinstance(item.get("size"), int) else 0
         if item.get("decision") != "trash":
@@ -75,8 +76,9 @@ def months(plan: dict[str, Any]) -> list[Month]:
     return dated + ([found[UNDATED]] if UNDATED in found else [])
 
 
-def summary(plan: dict[str, Any]) -> dict[str, Any]:
-    groups = months(plan)
+def summary(plan: dict[str, Any], groups: list[Month] | None = None) -> dict[str, Any]:
+    """`groups`: the plan's `months`, when the caller has them already."""
+    groups = months(plan) if groups is None else groups
     totals = {key: sum(getattr(m, key) for m in groups)
               for key in ("trash", "kept", "approved", "rejected", "trash_bytes",
                           "approved_bytes")}

@@ -112,8 +112,9 @@ def _plan_context(web: core.Web) -> dict[str, Any]:
         return {"plan": None, "plan_error": None, "months": [],
                 "plans_dir": plan_dir(web.state_file)}
     path, plan = found
-    return {"plan": plan, "plan_path": path, "plan_error": None, "months": plans.months(plan),
-            "summary": plans.summary(plan), "apply": web.runner.status(path),
+    groups = web.months(plan)
+    return {"plan": plan, "plan_path": path, "plan_error": None, "months": groups,
+            "summary": plans.summary(plan, groups), "apply": web.runner.status(path),
             "running": web.runner.running(path),
             "preview_problem": web.previews.problem(str(plan.get("target", "")))}
 

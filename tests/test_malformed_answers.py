@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from importer.model import Album
 from tests.conftest import REPO, CliResult, cli_command
 from tests.exportgen import make_items, write_folder
 from tests.fakes.immich import FakeImmich
@@ -96,3 +97,35 @@ def test_a_target_gone_mid_run_stops_it_with_exit_3(tmp_path: Path,
     assert data["counts"].get("failed", 0) == 0
     recorded = remote_ids(state, f"immich:{immich.url}")
     assert len(recorded) == data["counts"]["imported"]
+
+
+@pytest.mark.parametrize("adapter", ["immich", "photoprism"])
+def test_every_method_that_asks_the_server_checks_its_answers(adapter: str) -> None:
+    """Each public method of a server adapter (all but closing and counting) turns an
+    answer off the API into a GalleryError; one left out would crash its caller (reclaim's
+    album check calls album_members and expects GalleryError)."""
+    import inspect
+
+    from adapters.immich.target import ImmichTarget
+    from adapters.photoprism.target import PhotoPrismTarget
+
+    cls = {"immich": ImmichTarget, "photoprism": PhotoPrismTarget}[adapter]
+    public = {name: fn for name, fn in inspect.getmembers(cls, inspect.isfunction)
+              if not name.startswith("_") and name not in ("close", "stats")}
+    assert "album_members" in public and "upload" in public
+    assert [n for n, fn in public.items() if not hasattr(fn, "__wrapped__")] == []
+
+
+def test_album_members_off_the_api_is_a_gallery_error(immich: FakeImmich) -> None:
+    from adapters.base import GalleryError
+    from adapters.immich.target import ImmichTarget
+
+    gallery = ImmichTarget(immich.url, immich.api_key, workers=2)
+    try:
+        album = gallery.ensure_album(Album("k", "Trip"), None)
+        immich.handlers[("POST", "/search/metadata")] = (
+            lambda request: Response(200, {"assets": {"items": [{"no id": 1}]}}))
+        with pytest.raises(GalleryError, match="does not describe"):
+            gallery.album_members(album)
+    finally:
+        gallery.close()

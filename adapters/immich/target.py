@@ -296,6 +296,7 @@ class ImmichTarget:
     def add_to_album(self, album_id: str, remote_ids: Sequence[str]) -> None:
         self.albums.add(album_id, remote_ids)
 
+    @checked_answers
     def album_members(self, album_id: str) -> set[str]:
         return self.albums.members(album_id)
 

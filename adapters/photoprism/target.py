@@ -224,6 +224,7 @@ class PhotoPrismTarget:
                                   json={"photos": list(remote_ids)})
         raise_for(answer, f"add {len(remote_ids)} photo(s) to album {album_id}")
 
+    @checked_answers
     def album_members(self, album_id: str) -> set[str]:
         """Photo UIDs in the album: the album's search, once for photos in the library and
         once for archived ones (PhotoPrism leaves those out unless asked)."""

@@ -89,18 +89,6 @@ def metadata_of(entry: dict[str, Any]) -> Metadata:
     )
 
 
-def _metadata_changes(metadata: Metadata, fields: frozenset[str]) -> dict[str, Any]:
-    values = values_of(metadata)
-    changes: dict[str, Any] = {}
-    if "taken_at" in fields:
-        changes["taken_at"] = values["taken_at"]
-    if "location" in fields:
-        changes.update({k: values[k] for k in ("latitude", "longitude", "altitude")})
-    if "description" in fields:
-        changes["description"] = values["description"]
-    return changes
-
-
 def _crc(row: dict[str, Any]) -> str:
     body = {k: v for k, v in row.items() if k != CHECK}
     text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -212,13 +200,10 @@ class LibraryIndex:
         self._journal.write(sealed(row) + "\n")
         self._journal.flush()
 
-    def update(self, path: str, *, metadata: tuple[Metadata, frozenset[str]] | None = None,
-               **changes: Any) -> dict[str, Any]:
+    def update(self, path: str, **changes: Any) -> dict[str, Any]:
         entry = self._entries.get(path)
         if entry is None:
             raise KeyError(path)
-        if metadata is not None:
-            changes.update(_metadata_changes(*metadata))
         updated = {**entry, **changes}
         self.put(updated)
         return updated

@@ -7,26 +7,18 @@ from html import escape
 from pathlib import Path, PurePosixPath
 
 from adapters.base import ThumbnailMissing
+from importer.sources import mediatypes
 
 MAX_BYTES = 32 << 20
 """Larger images are not sent whole to the page; it shows a placeholder instead."""
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
+_BROWSER_KINDS = frozenset({mediatypes.JPEG, mediatypes.PNG, mediatypes.GIF, mediatypes.WEBP})
 
 
 def browser_image(head: bytes) -> str | None:
     """MIME type of an image every browser shows, judged by content (never SVG, which can
     carry scripts)."""
-    for signature, mime in _SIGNATURES:
-        if head.startswith(signature):
-            return mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+    kind = mediatypes.sniff(head)
+    return kind.mime if kind in _BROWSER_KINDS else None
 
 
 def placeholder_svg(label: str) -> bytes:

@@ -88,10 +88,7 @@ class State:
         except StateError:
             raise
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StateError(f"{self.path}: another program holds the state locked; "
-                                 "try again when it is done") from None
-            raise statefile.damaged(self.path, str(exc)) from None
+            raise statefile.sqlite_problem(self.path, exc) from None
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise statefile.damaged(self.path, f"{type(exc).__name__}: {exc}"[:200]) from None
 
@@ -194,11 +191,7 @@ class State:
 
     def delete(self, identity: str) -> None:
         """Forget an item (its record was merged into another identity's)."""
-        items = self._tables["items"]
-        with self._writing():
-            items.pop(identity, None)
-            items.commit()
-        self._dirty = True
+        self._put("items", identity, None)
         if self._by_checksum is not None:
             self._by_checksum = {k: v for k, v in self._by_checksum.items()
                                  if v[0] != identity}
@@ -220,10 +213,16 @@ class State:
 
     def _checksum_index(self) -> dict[tuple[str, str], tuple[str, str]]:
         if self._by_checksum is None:
-            self._by_checksum = {}
-            for record in self.items():
-                self._index(record)
+            self._build_indexes()
+        assert self._by_checksum is not None
         return self._by_checksum
+
+    def _build_indexes(self) -> None:
+        """Both look-up indexes in one pass over the records (a Takeout upload asks both)."""
+        self._by_checksum, self._by_photo = {}, {}
+        for record in self.items():
+            self._index(record)
+            self._index_photo(record)
 
     def _index(self, record: ItemRecord) -> None:
         assert self._by_checksum is not None
@@ -239,9 +238,8 @@ class State:
         """A record from `origin` ("picker", or None for Takeout) already on `target` with
         the same capture second and file name: the same photo read from the other source."""
         if self._by_photo is None:
-            self._by_photo = {}
-            for each in self.items():
-                self._index_photo(each)
+            self._build_indexes()
+        assert self._by_photo is not None
         moment = taken_at.isoformat()
         for key in {photo_key(target, moment, name) for name in names if name}:
             for identity in sorted(self._by_photo.get(key, ())):

@@ -135,16 +135,21 @@ def check_health(path: Path) -> None:
             problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
         finally:
             conn.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StateError(f"{path}: another program holds the state locked; "
-                             "try again when it is done") from None
-        raise damaged(path, str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        raise damaged(path, str(exc)) from None
+    except sqlite3.DatabaseError as exc:  # OperationalError included
+        raise sqlite_problem(path, exc) from None
     if problems != ["ok"]:
         first = str(problems[0]) if problems else "no answer"
         raise damaged(path, f"SQLite's check: {first}")
+
+
+def sqlite_problem(path: Path, exc: sqlite3.DatabaseError) -> StateError:
+    """What SQLite's refusal means for the user: another program holding the file, or
+    damage (one line, naming the file)."""
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc)
+                                                       or "busy" in str(exc)):
+        return StateError(f"{path}: another program holds the state locked; "
+                          "try again when it is done")
+    return damaged(path, str(exc))
 
 
 def damaged(path: Path, why: str) -> StateDamaged:

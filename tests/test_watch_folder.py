@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from importer.progressfile import read_json
 from importer.state import State
-from importer.watch.status import load, status_path
+from importer.watch.status import status_path
 from tests.conftest import CliResult, library_entries, originals
 from tests.exportgen import make_items, write_parts
 from tests.watchkit import Delivery, WatchProcess, renamed
@@ -84,7 +85,7 @@ def test_unfinished_download_beside_an_export_holds_it(tmp_path: Path,
         assert result.code == 0 and not originals(library)
     waiting = [e for e in found if e["event"] == "export.incomplete"]
     assert waiting == []  # already said in the first run
-    status = load(status_path(library / ".gphotos-importer" / "state.sqlite"))
+    status = read_json(status_path(library / ".gphotos-importer" / "state.sqlite"))
     assert status is not None and "Unconfirmed 81234" in json.dumps(status["reported"])
     pending.unlink()
     result, found = once(cli, inbox, library)

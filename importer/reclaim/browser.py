@@ -22,6 +22,7 @@ from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from importer.config import Settings
+from importer.progressfile import pid_alive
 from importer.reclaim import ReclaimError
 from importer.run import state_path
 
@@ -78,13 +79,7 @@ def _holder(path: Path) -> int | None:
     host, _, pid = target.rpartition("-")
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return int(pid)
+    return int(pid) if pid_alive(int(pid)) else None
 
 
 def _wait_for_profile(path: Path) -> None:

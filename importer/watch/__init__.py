@@ -13,9 +13,10 @@ import time
 from rich.console import Console
 
 from importer.config import ConfigError, Settings
+from importer.progressfile import read_json
 from importer.run import state_path
 from importer.watch.loop import run_watch
-from importer.watch.status import heartbeat, judge, load, status_path
+from importer.watch.status import heartbeat, judge, status_path
 
 __all__ = ["health", "run_watch"]
 
@@ -29,7 +30,7 @@ def health(settings: Settings, out: Console) -> int:
         out.print(f"unhealthy: {exc}", markup=False)
         return 1
     status = status_path(path.absolute())
-    verdict = judge(load(status), time.time(), heartbeat(status))
+    verdict = judge(read_json(status), time.time(), heartbeat(status))
     out.print(f"{'healthy' if verdict.healthy else 'unhealthy'}: {verdict.message}",
               markup=False, highlight=False)
     return 0 if verdict.healthy else 1

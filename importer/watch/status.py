@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from importer.progressfile import read_json
+
 FORMAT = 1
 
 
@@ -44,7 +46,7 @@ class StatusFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = load(path) or {}
+        self.data: dict[str, Any] = read_json(path) or {}
 
     def save(self) -> None:
         """Only the main thread saves; the heartbeat thread only touches the file."""
@@ -60,13 +62,6 @@ class StatusFile:
             value = self.data[name] = {}
         return value
 
-
-def load(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,6 @@ class StatusFile:
         return value
 
 
-
 @dataclass(frozen=True)
 class Health:
     healthy: bool

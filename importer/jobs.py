@@ -16,14 +16,9 @@ from importer.prepare import NotMedia, PrepareError, prepare
 class Progress(Protocol):
     def advance(self, outcome: FileOutcome, size: int) -> None: ...
 
-    def expect(self, total: int | None) -> None: ...
-
 
 class NoProgress:
     def advance(self, outcome: FileOutcome, size: int) -> None:
-        pass
-
-    def expect(self, total: int | None) -> None:
         pass
 
 

@@ -53,7 +53,6 @@ class ProgressFile:
         self._expected = expected
         self._clock = clock
         self._interval = interval
-        self._total: int | None = None
         self._counts: Counter[str] = Counter()
         self._files = 0
         self._bytes = 0
@@ -74,9 +73,6 @@ class ProgressFile:
         else:
             self._write("interrupted" if issubclass(kind, KeyboardInterrupt) else "failed")
 
-    def expect(self, total: int | None) -> None:
-        self._total = total
-
     def advance(self, outcome: FileOutcome, size: int) -> None:
         self._counts[str(outcome)] += 1
         if outcome is not FileOutcome.UNMATCHED_JSON:  # as the terminal bar counts
@@ -88,7 +84,6 @@ class ProgressFile:
     def snapshot(self, state: str) -> dict[str, Any]:
         now = self._clock()
         total = self._expected()
-        total = total if total is not None else self._total
         if total is not None or state != "running":
             # The source's total counts media files; a few other files (a damaged sidecar,
             # an HTML page) are steps too. Never show more done than total; at the end
@@ -136,10 +131,6 @@ class TeeProgress:
 
     def __init__(self, *receivers: Any) -> None:
         self.receivers = receivers
-
-    def expect(self, total: int | None) -> None:
-        for receiver in self.receivers:
-            receiver.expect(total)
 
     def advance(self, outcome: FileOutcome, size: int) -> None:
         for receiver in self.receivers:

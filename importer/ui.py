@@ -71,10 +71,6 @@ class RichProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def expect(self, total: int | None) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, total=total)
-
     def advance(self, outcome: FileOutcome, size: int) -> None:
         if (self._progress is None or self._task is None
                 or outcome is FileOutcome.UNMATCHED_JSON):

@@ -58,9 +58,6 @@ class CountingProgress:
     def advance(self, outcome: FileOutcome, size: int) -> None:
         self.files += 1
 
-    def expect(self, total: int | None) -> None:
-        pass
-
 
 class ImportStopped(Exception):
     """The import stopped before its end for a cause of its own (target gone, credentials

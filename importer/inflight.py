@@ -34,14 +34,10 @@ class Claims(Generic[T]):
         self._waiting[owner].append(entry)
         return True
 
-    def claim(self, checksums: Iterable[str], entry: T) -> int | None:
-        """A token for an upload of these bytes, or None when another upload holds one of
-        them: `entry` then waits for it (see `release`)."""
+    def claim(self, checksums: Iterable[str]) -> int:
+        """A token for an upload of these bytes; call `wait_if_claimed` first (an entry
+        whose bytes another upload holds waits for it instead)."""
         unique = tuple(dict.fromkeys(checksums))
-        owner = next((self._owner[c] for c in unique if c in self._owner), None)
-        if owner is not None:
-            self._waiting[owner].append(entry)
-            return None
         token = next(self._tokens)
         for checksum in unique:
             self._owner[checksum] = token

@@ -118,8 +118,8 @@ class Lookups:
             if match is not None:
                 owner = self._recorded_owner(action.identity, match[1])
                 sends.append(Send(act.send, (self.gallery, action, asset, match, owner), [job]))
-            elif (token := self.claims.claim(asset.primary.checksums, job)) is not None:
-                uploads.append((job, token))
+            else:
+                uploads.append((job, self.claims.claim(asset.primary.checksums)))
         size = upload_batch(self.gallery)
         if size == 1:
             return sends + [Send(act.send, (self.gallery, *job, None), [job], [token])

@@ -21,10 +21,10 @@ from adapters.base import Gallery
 from importer import faults
 from importer.config import ConfigError, Settings
 from importer.interrupt import StopRequest
+from importer.jobs import prepare_job
 from importer.model import Accounted, FileKind, FileOutcome, MediaItem, ScanEvent
 from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
-from importer.prepare import NotMedia, PrepareError, prepare
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.repair import repair_target
 from importer.report import RunReport
@@ -223,16 +223,11 @@ def _plans(events: Iterator[ScanEvent], state: State, key: str, settings: Settin
 def _identity(item: MediaItem, report: RunReport, settings: Settings) -> str | None:
     if item.google_identity:
         return item.google_identity
-    try:  # reads and hashes only; nothing is written
-        return prepare(item, settings=settings.metadata).identity
-    except Exception as exc:
-        if faults.fatal(exc) is not None:
-            raise
-        reason = str(exc) if isinstance(exc, PrepareError) else (
-            f"{item.file.location}: {faults.describe(exc)}")
-        outcome = FileOutcome.SKIPPED if isinstance(exc, NotMedia) else FileOutcome.FAILED
-        report.add(item.file.location, outcome, reason, kind=item.kind)
-        if item.live_video is not None:
-            report.add(item.live_video.location, FileOutcome.LIVE_PART,
-                       f"motion part of {item.file.name} ({outcome})", kind=FileKind.LIVE_PART)
-        return None
+    job = prepare_job(item, None, settings.metadata)  # reads and hashes; writes nothing
+    if job.asset is not None:
+        return job.asset.identity
+    report.add(item.file.location, job.outcome, job.error, kind=item.kind)
+    if item.live_video is not None:
+        report.add(item.live_video.location, FileOutcome.LIVE_PART,
+                   f"motion part of {item.file.name} ({job.outcome})", kind=FileKind.LIVE_PART)
+    return None

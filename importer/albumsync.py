@@ -24,7 +24,6 @@ from adapters.base import Gallery
 from importer import faults
 from importer.faults import describe, item_error
 from importer.model import Album
-from importer.recording import remember_albums
 from importer.report import RunReport
 from importer.state import AlbumRecord, State
 
@@ -131,7 +130,6 @@ class AlbumSync:
         self._seen |= keys
         if albums:
             self._current[identity] = keys
-            remember_albums(self.state, identity, albums if current is None else current)
         for album in albums:
             self._albums[album.key] = album
             self._pending.setdefault(album.key, []).append((identity, remote_id))

@@ -35,7 +35,7 @@ from importer.ledger import Ledger
 from importer.lookups import Answer, Job, Lookups, upload_batch
 from importer.model import FileOutcome, MediaItem, PreparedAsset, ScanEvent
 from importer.plan import Action, ActionKind, after_prepare, plan_for, synced_after
-from importer.recording import record_failure, record_result
+from importer.recording import record_failure, record_result, remember_albums
 from importer.report import RunReport
 from importer.state import State
 
@@ -190,6 +190,8 @@ class Pipeline:
             self._update(action, prepared)
         else:
             assert action.previous is not None and action.previous.remote_id is not None
+            if self.gallery.capabilities.albums:  # no record is written on this path
+                remember_albums(self.state, action.identity, action.item.albums)
             self.albums.queue(action.identity, action.previous.remote_id, action.albums,
                               action.item.albums)
             self.ledger.finish(action.item, FileOutcome.UPDATED, action.reason,

@@ -31,22 +31,27 @@ RUNS_SHOWN = 5
 def status_data(path: Path) -> dict[str, Any]:
     """Counts by target and outcome (plus how many are verified) and the recent runs."""
     with State(path, readonly=True) as state:
-        counts: dict[str, Counter[str]] = {}
-        items = 0
-        for record in state.items():
-            items += 1
-            for target, on_target in record.targets.items():
-                per_target = counts.setdefault(target, Counter())
-                per_target[on_target.outcome] += 1
-                if on_target.verified_at:
-                    per_target["verified"] += 1
-        return {
-            "state": str(path),
-            "schema_version": state.schema_version,
-            "items": items,
-            "counts": {t: dict(sorted(c.items())) for t, c in sorted(counts.items())},
-            "runs": state.runs()[-RUNS_SHOWN:],
-        }
+        return status_of(state)
+
+
+def status_of(state: State) -> dict[str, Any]:
+    """`status_data` of a state already open (the web page reads more from it)."""
+    counts: dict[str, Counter[str]] = {}
+    items = 0
+    for record in state.items():
+        items += 1
+        for target, on_target in record.targets.items():
+            per_target = counts.setdefault(target, Counter())
+            per_target[on_target.outcome] += 1
+            if on_target.verified_at:
+                per_target["verified"] += 1
+    return {
+        "state": str(state.path),
+        "schema_version": state.schema_version,
+        "items": items,
+        "counts": {t: dict(sorted(c.items())) for t, c in sorted(counts.items())},
+        "runs": state.runs()[-RUNS_SHOWN:],
+    }
 
 
 def show_status(settings: Settings, out: Console, as_json: bool = False) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from adapters import open_thumbnails
 from adapters.base import GalleryError, ThumbnailMissing, Thumbnails
 from adapters.folder.thumbnails import placeholder_svg
-from importer.admin import status_data
+from importer.admin import status_of
 from importer.config import ConfigError, Settings
 from importer.progressfile import imports_in
 from importer.state import State, StateError
@@ -29,8 +29,8 @@ def overview(state_file: Path) -> dict[str, Any]:
     if not state_file.exists():
         return {"state": str(state_file), "item_total": 0, "targets": [], "runs": [],
                 "missing": True}
-    data = status_data(state_file)
-    with State(state_file, readonly=True) as state:
+    with State(state_file, readonly=True) as state:  # opened (and checked) once
+        data = status_of(state)
         albums = state.album_counts()
         runs = state.runs()
     sent: dict[str, int] = {}

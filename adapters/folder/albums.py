@@ -18,14 +18,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from adapters.base import GalleryError
-from adapters.folder.files import Files
+from adapters.folder.files import MAX_NAMES, Files
 from adapters.folder.index import PRIVATE_FILE, LibraryIndex
 from importer.model import Album
 
 _META = ".album.json"
 _UNSAFE = str.maketrans({"/": "∕", "\\": "⧵", "\0": "", ":": "꞉"})
 MAX_NAME_BYTES = 200
-MAX_NAMES = 10_000
 _LEFTOVER = re.compile(r"\..+\.relink")
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.base import GalleryError, Repairs, Rewritten, StoredItem, VerifyStatus
 from adapters.folder.files import DISK_FULL, sha1_of, xmp_of
 from adapters.folder.index import metadata_of, values_of
+from adapters.folder.rewrite import MAX_REWRITE
 from importer.metadata import xmp
 from importer.metadata.convert import clean_text
 from importer.metadata.probe import probe_image
@@ -32,7 +33,6 @@ from importer.sources import mediatypes
 if TYPE_CHECKING:
     from adapters.folder.target import FolderTarget
 
-MAX_PROBE = 256 * 1024 * 1024
 _SAME_PLACE = 1e-6  # degrees, well under the 8 decimals of XMP's minutes
 
 
@@ -259,7 +259,7 @@ def _read_sidecar(lib: FolderTarget, rel: str) -> Metadata:
 def _own_values(lib: FolderTarget, rel: str) -> Metadata:
     kind = mediatypes.by_name(rel)
     path = lib.root / rel
-    if kind is None or kind.media_type is not MediaType.PHOTO or path.stat().st_size > MAX_PROBE:
+    if kind is None or kind.media_type is not MediaType.PHOTO or path.stat().st_size > MAX_REWRITE:
         return Metadata()
     facts, _ = probe_image(kind, path.read_bytes())
     taken = facts.taken_at if facts.taken_at and facts.taken_at.utcoffset() is not None \

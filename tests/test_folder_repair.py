@@ -217,3 +217,35 @@ def test_quirky_library_matches_after_repairs(imported: tuple[Path, Path, list[T
                                                  if e.get("live_video")}
     assert {p.relative_to(library).as_posix() for p in originals(library)} == described
     assert cli("verify", "--to", f"folder:{library}").code == 0
+
+
+def test_a_favorite_the_state_never_recorded_is_undone_in_every_sidecar(
+        library: tuple[Path, list[Path]], cli: Callable[..., CliResult]) -> None:
+    """Killed after the library took a favorite (its entry and the XMP sidecar of a live
+    photo's video) but before the state recorded it: the next run puts back what the state
+    knows, in the entry and in every sidecar, so verify finds them agreeing."""
+    from adapters.folder.files import xmp_of
+    from adapters.folder.index import CHECK, metadata_of, sealed
+    from importer.metadata import xmp
+
+    lib, parts = library
+    entry = next(e for e in _entries(lib).values() if e.get("live_video_xmp"))
+    sidecars = [rel for rel, flag in ((entry["path"], "xmp"),
+                                      (entry["live_video"], "live_video_xmp")) if entry[flag]]
+    recorded = bool(entry["favorite"])
+    flipped = {k: v for k, v in entry.items() if k != CHECK} | {"favorite": not recorded}
+    packet = xmp.sidecar(metadata_of(flipped))
+    assert packet is not None
+    for rel in sidecars:
+        (lib / xmp_of(rel)).write_bytes(packet)
+    with (lib / "library.jsonl").open("a", encoding="utf-8") as index:
+        index.write(sealed(flipped) + "\n")
+    assert _entries(lib)[entry["path"]]["favorite"] is not recorded
+    result = _import(cli, parts, lib)
+    assert "library.jsonl entry corrected (favorite)" in result.out
+    assert _entries(lib)[entry["path"]]["favorite"] is recorded
+    for rel in sidecars:
+        sidecar = lib / xmp_of(rel)
+        found = xmp.read_sidecar(sidecar.read_bytes()) if sidecar.is_file() else None
+        assert bool(found and found.favorite) is recorded, rel
+    assert cli("verify", "--to", f"folder:{lib}").code == 0

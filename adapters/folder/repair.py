@@ -143,11 +143,10 @@ def _as_recorded(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],
         return entry
     repairs.mended.append(f"{item.remote_id}: library.jsonl entry corrected "
                           f"({', '.join(sorted(fixes))})")
-    fixed = lib.index.update(item.remote_id, **fixes)
-    if "favorite" in fixes and fixed.get("xmp"):
-        packet = xmp.sidecar(metadata_of(fixed))
-        if packet is not None:
-            lib.files.write_atomic(xmp_of(item.remote_id), packet)
+    fixed = {**entry, **fixes}
+    if "favorite" in fixes:  # every sidecar's rating follows, as set_favorite does it
+        lib._write_sidecars(fixed)
+    lib.index.put(fixed)
     return fixed
 
 

@@ -23,7 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from importer.config import Settings
 from importer.progressfile import pid_alive
-from importer.reclaim import ReclaimError
+from importer.reclaim import ReclaimError, first_line
 from importer.run import state_path
 
 DEBIAN_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -99,7 +99,7 @@ def browser(settings: Settings, *, headless: bool = True) -> Iterator[BrowserCon
     try:
         manager = sync_playwright().start()
     except PlaywrightError as exc:
-        raise ReclaimError(f"cannot start Playwright: {_first_line(exc)}") from None
+        raise ReclaimError(f"cannot start Playwright: {first_line(exc)}") from None
     try:
         context = _launch(manager, settings, profile, headless)
         try:
@@ -120,16 +120,11 @@ def _launch(manager: Playwright, settings: Settings, profile: Path,
             locale=LOCALES.get(settings.reclaim.ui_language, "en-US"))
     except PlaywrightError as exc:
         raise ReclaimError(f"cannot start the browser ({path or 'Playwright Chromium'}): "
-                           f"{_first_line(exc)}") from None
+                           f"{first_line(exc)}") from None
     timeout_ms = settings.reclaim.timeout_seconds * 1000
     context.set_default_timeout(timeout_ms)
     context.set_default_navigation_timeout(timeout_ms)
     return context
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _quietly(action: Callable[[], object]) -> None:

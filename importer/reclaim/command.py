@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from importer.config import ConfigError, Settings, build_settings
-from importer.reclaim import ReclaimError
+from importer.reclaim import ReclaimError, browser_failure
 from importer.run import state_path
 from importer.state import State
 from importer.ui import console
@@ -122,11 +122,10 @@ def _guarded(action: Any) -> int:
         err.print(f"gphotos-importer: error: {exc}", markup=False, highlight=False)
         return 2
     except Exception as exc:
-        if not type(exc).__module__.startswith("playwright"):  # importing it costs 0.2 s
+        failure = browser_failure(exc)
+        if failure is None:
             raise
-        first = (str(exc).strip().splitlines() or ["browser error"])[0]
-        err.print(f"gphotos-importer: error: the browser failed: {first}", markup=False,
-                  highlight=False)
+        err.print(f"gphotos-importer: error: {failure}", markup=False, highlight=False)
         return 1
 
 

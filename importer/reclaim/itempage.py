@@ -18,6 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from importer.reclaim import first_line
 from importer.reclaim.identity import date_matches, item_id, name_matches, page_url, url_shows
 from importer.reclaim.planfile import PlanItem
 from importer.reclaim.texts import (
@@ -76,7 +77,7 @@ class ItemPage:
         try:
             return self._process(item)
         except PlaywrightError as exc:
-            return PageResult(Outcome.FAILED, f"the browser failed: {_line(exc)}")
+            return PageResult(Outcome.FAILED, f"the browser failed: {first_line(exc)}")
 
     def _process(self, item: PlanItem) -> PageResult:
         assert item.google_url is not None
@@ -108,7 +109,7 @@ class ItemPage:
         except PlaywrightTimeout:
             return PageResult(Outcome.FAILED, f"the page did not load in {self.ms / 1000:g} s")
         except PlaywrightError as exc:
-            return PageResult(Outcome.FAILED, f"the page did not load: {_line(exc)}")
+            return PageResult(Outcome.FAILED, f"the page did not load: {first_line(exc)}")
         self._check_signed_in()
         if answer is not None and answer.status >= 500:
             return PageResult(Outcome.FAILED, f"Google answered {answer.status}")
@@ -173,7 +174,7 @@ class ItemPage:
             if button.count():
                 button.first.click()
         except PlaywrightError as exc:
-            return PageResult(Outcome.FAILED, f"the info button did not work: {_line(exc)}")
+            return PageResult(Outcome.FAILED, f"the info button did not work: {first_line(exc)}")
         if not self._wait(locate(self.page, self.texts.info_panel)):
             return PageResult(Outcome.FAILED, "the info panel did not open")
         return None
@@ -206,7 +207,7 @@ class ItemPage:
         try:
             locate(self.page, texts.trash_button).filter(visible=True).first.click()
         except PlaywrightError as exc:
-            return PageResult(Outcome.FAILED, f"the trash button did not work: {_line(exc)}")
+            return PageResult(Outcome.FAILED, f"the trash button did not work: {first_line(exc)}")
         dialog = locate(self.page, texts.dialog).filter(visible=True)
         confirm = locate(dialog, texts.confirm_button)
         if not self._wait(confirm):
@@ -214,7 +215,7 @@ class ItemPage:
         try:
             confirm.filter(visible=True).first.click()
         except PlaywrightError as exc:
-            return PageResult(Outcome.FAILED, f"the confirm button did not work: {_line(exc)}")
+            return PageResult(Outcome.FAILED, f"the confirm button did not work: {first_line(exc)}")
         toast = self._wait(locate(self.page, texts.trashed_toast))
         return self._check_gone(url, toast)
 
@@ -228,7 +229,3 @@ class ItemPage:
             return PageResult(Outcome.FAILED, f"could not check the trash: {view.detail}")
         return PageResult(Outcome.FAILED, "the item is still in the library after trashing")
 
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

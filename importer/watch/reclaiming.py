@@ -28,7 +28,7 @@ from rich.console import Console
 from adapters.base import Gallery, GalleryError
 from importer.config import Settings
 from importer.progressfile import pid_alive, read_json
-from importer.reclaim import ReclaimError
+from importer.reclaim import ReclaimError, browser_failure
 from importer.reclaim.planning import PlanRequest, human_bytes, write_plan
 from importer.reclaim.progress import (
     BY_DAILY_CAP,
@@ -129,11 +129,11 @@ def _apply(settings: Settings, spec: str, plan: Path, log: EventLog,
         log.error("plan.failed", f"reclaim: {exc}", plan=str(plan))
         return f"reclaim: {exc}"
     except Exception as exc:
-        if not type(exc).__module__.startswith("playwright"):
+        failure = browser_failure(exc)
+        if failure is None:
             raise
-        first = (str(exc).strip().splitlines() or ["browser error"])[0]
-        log.error("plan.failed", f"reclaim: the browser failed: {first}", plan=str(plan))
-        return f"reclaim: the browser failed: {first}"
+        log.error("plan.failed", f"reclaim: {failure}", plan=str(plan))
+        return f"reclaim: {failure}"
     progress = read_json(progress_path(plan)) or {}
     message = str(progress.get("message") or f"exit code {code}")
     emit = log.info if code == 0 else log.warning

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from importer.config import ConfigError, Settings
 from importer.model import VARIANT
 from importer.run import state_path
 from importer.safetext import json_shown, shown
-from importer.state import State, TargetRecord, now_iso
+from importer.state import ItemRecord, State, TargetRecord, now_iso
 
 VERIFY_BATCH = 500
 Checker = Callable[[Mapping[str, str]], Mapping[str, VerifyStatus]]
@@ -105,7 +105,7 @@ def verify(settings: Settings, out: Console) -> int:
     with State(path) as state:
         gallery = open_target(settings.to, settings)
         try:
-            bad = _verify_all(state, gallery.target, gallery.verify, out)
+            bad = verify_items(state, gallery.target, gallery.verify, out)
         finally:
             gallery.close()
     return 1 if bad else 0
@@ -114,20 +114,13 @@ def verify(settings: Settings, out: Console) -> int:
 def verify_items(state: State, target: str, check: Checker, out: Console,
                  only: Collection[str] | None = None) -> int:
     """Check imported items (all, or the identities in `only`) on the target and mark the
-    good ones verified; prints one line per bad item and a total; returns how many are bad."""
-    return _verify_all(state, target, check, out, only)
-
-
-def _verify_all(state: State, target: str, check: Checker, out: Console,
-                only: Collection[str] | None = None) -> int:
-    """Every item's file, its live photo's video, and for an edited copy that its original
-    is there too (Google's pair stays a pair)."""
+    good ones verified: every item's file, its live photo's video, and for an edited copy
+    that its original is there too (Google's pair stays a pair). Prints one line per bad
+    item and a total; returns how many are bad."""
     pending: dict[tuple[str, bool], tuple[str, str]] = {}  # (remote id, is video) -> ...
     ok = bad = 0
     variants: list[tuple[str, str]] = []
-    for record in state.items():
-        if only is not None and record.identity not in only:
-            continue
+    for record in _records(state, only):
         on_target = record.on(target)
         if on_target is None or not on_target.done or on_target.written_sha1 is None:
             continue
@@ -148,7 +141,7 @@ def _verify_all(state: State, target: str, check: Checker, out: Console,
         good, wrong = _verify_batch(state, target, check, pending, out)
         ok, bad = ok + good, bad + wrong
     for original, name in variants:
-        if not _done(state, original, target):
+        if not state.done_on(original, target):
             bad += 1
             out.print(shown(f"  original missing: {name} is an edited copy; its original "
                             f"({original}) is not on the target"), markup=False)
@@ -157,10 +150,15 @@ def _verify_all(state: State, target: str, check: Checker, out: Console,
     return bad
 
 
-def _done(state: State, identity: str, target: str) -> bool:
-    record = state.get(identity)
-    on_target = record.on(target) if record is not None else None
-    return on_target is not None and on_target.done
+def _records(state: State, only: Collection[str] | None) -> Iterator[ItemRecord]:
+    """All records, or those of `only` (an export's items: read by key, not by a scan)."""
+    if only is None:
+        yield from state.items()
+        return
+    for identity in dict.fromkeys(only):
+        record = state.get(identity)
+        if record is not None:
+            yield record
 
 
 def _verify_batch(state: State, target: str, check: Checker,

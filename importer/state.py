@@ -181,6 +181,12 @@ class State:
             data = self._tables["items"].get(identity)
             return None if data is None else ItemRecord.from_json(data)
 
+    def done_on(self, identity: str, target: str) -> bool:
+        """Whether the item is imported (done) on `target`."""
+        record = self.get(identity)
+        on_target = record.on(target) if record is not None else None
+        return on_target is not None and on_target.done
+
     def put(self, record: ItemRecord) -> None:
         """Store and commit one item's record: a crash after this loses nothing of it."""
         self._put("items", record.identity, record.to_json())

@@ -115,10 +115,10 @@ def log_problems(report: RunReport, log: EventLog, export: str) -> None:
 def verify_export(state: State, gallery: Gallery, identities: Collection[str],
                   log: EventLog, export: str) -> bool:
     """Check this export's items on the target now; True when every one is there."""
-    missing = [i for i in identities if not _done(state, gallery.target, i)]
+    missing = [i for i in identities if not state.done_on(i, gallery.target)]
     buffer = io.StringIO()
     bad = verify_items(state, gallery.target, gallery.verify,
-                       Console(file=buffer, width=200, highlight=False), only=set(identities))
+                       Console(file=buffer, width=200, highlight=False), only=identities)
     for line in buffer.getvalue().splitlines():
         if line.strip():
             log.info("verify", f"{export}: {line.strip()}", export=export)
@@ -126,12 +126,6 @@ def verify_export(state: State, gallery: Gallery, identities: Collection[str],
         log.warning("verify", f"{export}: {len(missing)} item(s) of it are not imported",
                     export=export)
     return bad == 0 and not missing
-
-
-def _done(state: State, target: str, identity: str) -> bool:
-    record = state.get(identity)
-    on_target = record.on(target) if record else None
-    return on_target is not None and on_target.done
 
 
 def move_to_done(inbox: Path, files: Sequence[PurePosixPath]) -> list[str]:

@@ -31,7 +31,8 @@ from rich.console import Console
 from adapters.base import AuthError, GalleryError, TargetUnavailable
 from importer import __version__, faults
 from importer.admin import restore_state, show_status, verify
-from importer.config import ConfigError, Settings, build_settings, merge_section
+from importer.cliargs import DEBUG_ENV, common_options, debug_option, settings_from
+from importer.config import ConfigError, merge_section
 from importer.faults import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from importer.google_errors import GoogleAuthError, PickerError
 from importer.reclaim.command import add_login, add_reclaim
@@ -44,37 +45,7 @@ from importer.ui import console
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 USAGE_ERRORS = (ConfigError, SourceError, StateError, TargetUnavailable, AuthError,
                 GoogleAuthError, PickerError)
-DEBUG_ENV = "GPHOTOS_IMPORTER_DEBUG"
-
 Handler = Callable[[argparse.Namespace, Console], int]
-
-
-def common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="YAML settings; command-line flags override it")
-    parser.add_argument("--state", metavar="FILE", help="state database (default: see README)")
-    debug_option(parser)
-
-
-def debug_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help=f"show the traceback of an internal error (or set {DEBUG_ENV}=1)")
-
-
-def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
-    """Settings from --config, overridden by the flags every command shares and `extra`."""
-    flags: dict[str, Any] = {
-        "to": getattr(args, "to", None),
-        "state": args.state,
-        "sources": getattr(args, "sources", None),
-        "report": getattr(args, "report", None),
-        "dry_run": getattr(args, "dry_run", None),
-        "workers": getattr(args, "workers", None),
-        "source": getattr(args, "source", None),
-        "album": getattr(args, "album", None),
-        **extra,
-    }
-    return build_settings(args.config, flags)
 
 
 def _add_import(commands: Any) -> None:

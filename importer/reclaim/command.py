@@ -13,7 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
-from importer.config import ConfigError, Settings, build_settings
+from importer.cliargs import common_options, settings_from
+from importer.config import ConfigError, Settings
 from importer.reclaim import ReclaimError, browser_failure
 from importer.run import state_path
 from importer.state import State
@@ -37,7 +38,7 @@ def add_reclaim(commands: Any) -> None:
                      help="trash the plan's items (default: the latest plan)")
     cmd.add_argument("--list-trashed", action="store_true",
                      help="list what this tool trashed, with URLs and dates")
-    _common(cmd)
+    common_options(cmd)
     cmd.set_defaults(handler=run_reclaim)
 
 
@@ -48,22 +49,12 @@ def add_login(commands: Any) -> None:
                      help="import a cookies.txt from your signed-in browser (headless)")
     cmd.add_argument("--to", metavar="TARGET",
                      help="the gallery you reclaim for (its state directory keeps the sign-in)")
-    _common(cmd)
+    common_options(cmd)
     cmd.set_defaults(handler=run_login)
 
 
-def _common(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--config", type=Path, metavar="FILE",
-                     help="YAML settings; command-line flags override it")
-    cmd.add_argument("--state", metavar="FILE", help="state database (default: see README)")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return build_settings(args.config, {"to": getattr(args, "to", None), "state": args.state})
-
-
 def run_reclaim(args: argparse.Namespace, out: Console) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     given = [flag for flag, on in (("--apply", args.apply is not None),
                                    ("--list-trashed", args.list_trashed)) if on]
     if len(given) > 1:
@@ -104,7 +95,7 @@ def _plan_to_apply(settings: Settings, given: str) -> Path:
 
 
 def run_login(args: argparse.Namespace, out: Console) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     from importer.reclaim.login import login_cookies, login_visible
 
     if args.cookies is not None:

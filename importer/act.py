@@ -83,6 +83,11 @@ def settle(gallery: Gallery, remote_id: str, metadata: Metadata,
                                              True if archived else None))
 
 
+def failed(action: Action, prepared: PreparedAsset | None, exc: Exception) -> ItemResult:
+    """The item's failure for `exc`; an error that must stop the run is raised again."""
+    return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)), prepared=prepared)
+
+
 def send(gallery: Gallery, action: Action, prepared: PreparedAsset,
          existing: tuple[str, str] | None, owner: str | None = None) -> ItemResult:
     """Upload `prepared`, or adopt `existing` (remote id, matching SHA-1) already there.
@@ -127,8 +132,7 @@ def _adopt(gallery: Gallery, action: Action, prepared: PreparedAsset, remote_id:
         rewritten = settle(gallery, remote_id, prepared.item.metadata,
                            prepared.carried if ours and not sidecar_arrived else frozenset())
     except Exception as exc:
-        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
-                          prepared=prepared)
+        return failed(action, prepared, exc)
     video = None
     if rewritten is not None:
         remote_id, sha1, video = rewritten.remote_id, rewritten.sha1, rewritten.live_video_id
@@ -145,8 +149,7 @@ def after_upload(gallery: Gallery, action: Action, prepared: PreparedAsset,
         rewritten = settle(gallery, outcome.remote_id, prepared.item.metadata,
                            outcome.applied | prepared.carried)
     except Exception as exc:
-        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
-                          prepared=prepared)
+        return failed(action, prepared, exc)
     remote_id = rewritten.remote_id if rewritten else outcome.remote_id
     sha1 = rewritten.sha1 if rewritten else None
     video = (rewritten.live_video_id if rewritten else None) or outcome.live_video_id
@@ -175,8 +178,7 @@ def update(gallery: Gallery, action: Action, allowed: frozenset[str],
     try:
         rewritten = apply(gallery, remote_id, Changes(metadata, fields, favorite, archived))
     except Exception as exc:
-        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
-                          prepared=prepared)
+        return failed(action, prepared, exc)
     if rewritten is not None:
         return ItemResult(action, FileOutcome.UPDATED, action.reason, rewritten.remote_id,
                           prepared, rewritten.live_video_id, rewritten.sha1)
@@ -201,8 +203,7 @@ def complete(gallery: Gallery, action: Action, prepared: PreparedAsset) -> ItemR
                               placed.live_video_id, rewritten.sha1 if rewritten else None)
         settle(gallery, previous.remote_id, metadata, frozenset())
     except Exception as exc:
-        return ItemResult(action, FileOutcome.FAILED, describe(item_error(exc)),
-                          prepared=prepared)
+        return failed(action, prepared, exc)
     return ItemResult(action, FileOutcome.UPDATED, f"duplicate: {action.reason}; Takeout "
                       "metadata added to it, no second asset", previous.remote_id, prepared,
                       previous.live_video_id, target_sha1=previous.written_sha1)

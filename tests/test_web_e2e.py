@@ -119,12 +119,14 @@ def test_overview_shows_the_counts_the_state_holds(site: Site, page: Page,
 
 def test_a_running_imports_progress_advances_on_the_page(site: Site, page: Page,
                                                          tmp_path: Path) -> None:
-    """A slow gallery (every request of the fake Immich takes 0.1 s) and one worker: the
-    import runs for seconds in a subprocess while the page, never reloaded, follows it."""
+    """A slow gallery (every request of the fake Immich takes 0.3 s) and one worker: the
+    import runs for several page refreshes (one a second) in a subprocess while the page,
+    never reloaded, follows it. At 0.1 s the upload phase took about 3 s, and on a busy CI
+    machine it once fell between two refreshes."""
     export = write_folder(tmp_path / "slow-export", make_items(30, seed=8))
     with FakeImmich("v3") as immich:
         assert isinstance(immich, FakeImmich)
-        immich.faults.delay = 0.1
+        immich.faults.delay = 0.3
         target = f"immich:{immich.url}"
         page.goto(site.url("/"))
         page.evaluate("window.__notReloaded = true")

@@ -109,6 +109,7 @@ class FakeImmich(FakeServer):
         permission = request.op.raw.get("x-immich-permission")
         if not key.allows(permission):
             return self._error(403, f"Missing required permission: {permission}")
+        request.auth = key
         return None
 
     def validate(self, request: Request, content_type: str | None) -> Response | None:
@@ -167,7 +168,11 @@ class FakeImmich(FakeServer):
         return Response(status, self.error_body(status, message))
 
     def _user(self, request: Request) -> User:
-        return self.users[self.keys[request.headers["x-api-key"]].user_id]
+        """Whom the guard authenticated, like Immich's `@Auth()`: a key deleted while the
+        request runs does not make its handler crash."""
+        key = request.auth if request.auth is not None else self.keys[
+            request.headers["x-api-key"]]
+        return self.users[key.user_id]
 
     def _asset(self, request: Request, asset_id: str, permission: str) -> Asset | Response:
         asset = self.assets.get(asset_id)

@@ -63,6 +63,9 @@ class Request:
     form_order: list[str] = field(default_factory=list)
     op: Operation | None = None
     params: dict[str, str] = field(default_factory=dict)
+    auth: Any = None
+    """What the server's guard resolved the credentials to, once, before the handler ran
+    (a key revoked while the request runs does not change who sent it)."""
     received: float = field(default_factory=time.monotonic)
     """When its headers arrived (before the body was read)."""
 

@@ -12,15 +12,19 @@ import os
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from importer import faults
 from importer.faults import EXIT_FAILED, EXIT_OK, Stop
 from importer.model import DateSource, FileKind, FileOutcome, MetadataConflict
 from importer.safetext import redact
 from importer.state import now_iso
+
+if TYPE_CHECKING:
+    from importer.state import State
 
 PROBLEMS = frozenset({
     FileOutcome.SKIPPED, FileOutcome.FAILED, FileOutcome.UNREADABLE, FileOutcome.UNMATCHED_JSON,
@@ -237,3 +241,24 @@ def _entry_json(entry: FileEntry) -> dict[str, Any]:
     if entry.dated is not None:
         data["dated"] = str(entry.dated)
     return data
+
+
+def take_target_stats(report: RunReport, stats: Callable[[], Mapping[str, int]]) -> None:
+    """Statistics are a nicety: a target that cannot give them (its server went away at
+    the end) adds a note, and the run is still finished and recorded."""
+    try:
+        report.target_stats = dict(stats())
+    except Exception as exc:
+        stop = faults.fatal(exc)
+        if stop is not None:
+            report.stop(stop)
+        report.notes.append(f"target statistics unavailable: {faults.describe(exc)}")
+
+
+def record_run(state: State, report: RunReport) -> None:
+    """A run whose record cannot be written (disk full, state damaged) stops with the
+    state's own reason and exit code instead of a traceback; its items are recorded."""
+    try:
+        state.add_run(report.summary(), problems=report.problem_rows())
+    except Exception as exc:
+        report.stop(faults.fatal(exc) or faults.internal(exc))

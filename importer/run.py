@@ -27,7 +27,7 @@ from importer.pipeline import Pipeline
 from importer.plan import Action, ActionKind, after_prepare, plan_for
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
 from importer.repair import repair_target
-from importer.report import RunReport
+from importer.report import RunReport, record_run, take_target_stats
 from importer.safetext import shown
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
@@ -136,18 +136,12 @@ def _import(source: Source, settings: Settings, spec: str, stop: StopRequest) ->
         finally:
             _close_target(gallery, report)
             report.finish()
-            _record_run(state, report)
+            record_run(state, report)
     return report
 
 
 def _close_target(gallery: Gallery, report: RunReport) -> None:
-    try:
-        report.target_stats = dict(gallery.stats())
-    except Exception as exc:
-        stop = faults.fatal(exc)
-        if stop is not None:
-            report.stop(stop)
-        report.notes.append(f"target statistics unavailable: {faults.describe(exc)}")
+    take_target_stats(report, gallery.stats)
     try:
         gallery.close()
     except Exception as exc:  # e.g. the folder library's index cannot be written out
@@ -156,13 +150,6 @@ def _close_target(gallery: Gallery, report: RunReport) -> None:
             report.stop(stop)
         else:
             report.run_failed(f"closing the target failed: {faults.describe(exc)}")
-
-
-def _record_run(state: State, report: RunReport) -> None:
-    try:
-        state.add_run(report.summary(), problems=report.problem_rows())
-    except Exception as exc:
-        report.stop(faults.fatal(exc) or faults.internal(exc))
 
 
 def dry_run(source: Source, settings: Settings, spec: str, out: Console,

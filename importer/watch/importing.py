@@ -24,7 +24,7 @@ from importer.interrupt import FlagStop
 from importer.model import DateSource, FileKind, FileOutcome
 from importer.pipeline import Pipeline
 from importer.progressfile import ProgressFile, TeeProgress, progress_path
-from importer.report import RunReport
+from importer.report import RunReport, record_run, take_target_stats
 from importer.sources.takeout import TakeoutSource
 from importer.state import State
 from importer.watch.log import EventLog
@@ -87,9 +87,9 @@ def import_parts(paths: Sequence[Path], settings: Settings, state: State, galler
         report.export = source.stats.as_dict()
     finally:
         source.close()
-        report.target_stats = dict(gallery.stats())
+        take_target_stats(report, gallery.stats)
         report.finish()
-        state.add_run(report.summary(), problems=report.problem_rows())
+        record_run(state, report)
     if report.stopped is not None and not stop.is_set():
         report.close()
         raise ImportStopped(report.stopped.cause)

@@ -43,7 +43,7 @@ def _server(fake: FakeImmich) -> None:
 
     @fake.route("GET", "/api-keys/me")
     def my_key(request: Request) -> Response:
-        return Response(200, fake.keys[request.headers["x-api-key"]].dto())
+        return Response(200, request.auth.dto())
 
 
 def _uploads(fake: FakeImmich) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -30,6 +29,7 @@ from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from rich.console import Console
 
+from importer.atomicfile import replace_text
 from importer.config import ConfigError, GoogleSettings, Settings
 from importer.google_errors import AGAIN, GoogleAuthError
 
@@ -94,11 +94,7 @@ def save_token(path: Path, credentials: Credentials) -> None:
     half a file and no other user ever can read it, even for a moment."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".google-token-", dir=path.parent)  # mode 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(credentials.to_json())  # type: ignore[no-untyped-call]
-        os.replace(tmp, path)
-        os.chmod(path, 0o600)
+        replace_text(path, credentials.to_json())  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise ConfigError(f"{path}: cannot save the Google token: {exc.strerror}") from None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from importer.atomicfile import replace_json
 from importer.model import FileOutcome
 from importer.state import now_iso
 
@@ -31,15 +32,6 @@ def progress_path(state_file: Path, target: str) -> Path:
     """Where an import into `target` using `state_file` reports its progress."""
     digest = hashlib.sha1(target.encode(), usedforsecurity=False).hexdigest()[:12]
     return state_file.parent / f"{PREFIX}{digest}.json"
-
-
-def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False)
-    os.replace(tmp, path)
 
 
 class ProgressFile:
@@ -121,7 +113,7 @@ class ProgressFile:
         if self._broken:
             return
         try:
-            write_json_atomic(self.path, self.snapshot(state), mode=0o644)
+            replace_json(self.path, self.snapshot(state), mode=0o644)
         except OSError:
             self._broken = True
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from importer.atomicfile import replace_json
 from importer.reclaim import ReclaimError
 
 TRASH, KEEP = "trash", "keep"
@@ -125,22 +125,8 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write_private(path: Path, data: Any, *, durable: bool = False) -> None:
-    """Atomic (temporary file, then rename) and owner-only (0600) from the first byte;
-    `durable` also syncs it to disk first (a plan decides what gets deleted)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
-            out.write("\n")
-            if durable:
-                out.flush()
-                os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Owner-only and replaced whole; `durable` for a plan (it decides what gets deleted)."""
+    replace_json(path, data, durable=durable, indent=1)
 
 
 def save_plan(plan: Plan, path: Path) -> None:

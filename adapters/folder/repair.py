@@ -161,14 +161,10 @@ def _finish_move(lib: FolderTarget, item: StoredItem, repairs: Repairs) -> bool:
             continue
         if not os.path.samefile(lib.root / found, lib.root / rel):
             continue
-        entry = lib.index.get(found) or {}
+        entry = lib.index.get(found) or {"path": found}
         old = lib.index.get(rel) or {}
-        lib.albums.relink(lib.albums.all_ids(), rel, found)
-        lib.index.remove(rel)
-        for gone in (rel, old.get("live_video") or item.live_video_id):
-            if gone and gone not in (found, entry.get("live_video")):
-                lib.files.remove(gone)
-                lib.files.remove(xmp_of(gone))
+        lib.retire({"path": rel, "live_video": old.get("live_video") or item.live_video_id},
+                   entry)
         repairs.moved[rel] = Rewritten(found, sha1_of(lib.root / found), entry.get("live_video"))
         repairs.mended.append(f"{rel}: move to {found} finished")
         return True

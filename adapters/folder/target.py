@@ -202,11 +202,19 @@ class FolderTarget:
         return True
 
     def _finish_move(self, old: dict[str, Any], values: dict[str, Any]) -> None:
-        self.albums.relink(self.albums.all_ids(), old["path"], values["path"])
         self.index.put(values)
+        self.retire(old, values)
+
+    def retire(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """The one way an entry gives way to another that holds the same photo (a move to
+        a new date folder, a Takeout original replacing a Picker copy, a move a kill cut
+        short): album links point at the new name first, then the old entry goes, then
+        its files and sidecars, except any name the new entry still uses. The caller
+        holds the lock; a kill at any step leaves the new entry complete."""
+        self.albums.relink(self.albums.all_ids(), old["path"], new["path"])
         self.index.remove(old["path"])
         for rel in (old["path"], old.get("live_video")):
-            if rel and rel not in (values["path"], values.get("live_video")):
+            if rel and rel not in (new["path"], new.get("live_video")):
                 self.files.remove(rel)
                 self.files.remove(xmp_of(rel))
 
@@ -284,13 +292,11 @@ class FolderTarget:
         if asset.live_video is not None:
             video_path, _ = self._place(asset.live_video, folder, PurePosixPath(path).stem)
         with self._lock:
-            self.index.put(entry_for(path, asset, video_path, self.index.get(remote_id)))
+            old = self.index.get(remote_id)
+            values = entry_for(path, asset, video_path, old)
+            self.index.put(values)
             if path != remote_id:
-                self.albums.relink(self.albums.all_ids(), remote_id, path)
-                self.index.remove(remote_id)
-        if path != remote_id:
-            self.files.remove(remote_id)
-            self.files.remove(xmp_of(remote_id))
+                self.retire(old or {"path": remote_id}, values)
         return UploadResult(path, UploadStatus.CREATED, video_path,
                             applied=asset.carried | _FLAGS)
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from importer.atomicfile import replace_text
 from importer.progressfile import read_json
 
 FORMAT = 1
@@ -52,9 +53,7 @@ class StatusFile:
         """Only the main thread saves; the heartbeat thread only touches the file."""
         self.data["format"] = FORMAT
         text = json.dumps(self.data, ensure_ascii=False, sort_keys=True, indent=1)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.path)
+        replace_text(self.path, text + "\n", mode=0o644)  # read by healthchecks and the page
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.setdefault(name, {})

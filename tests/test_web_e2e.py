@@ -26,8 +26,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from importer.config import build_settings
 from importer.reclaim.planfile import latest_plan, plan_dir
 from importer.state import State
+from importer.units import readable_bytes
 from importer.web import start_in_thread
-from importer.web.data import readable_bytes
 from importer.web.plans import month_of
 from importer.web.server import WebHandle
 from tests.conftest import REPO, CliResult, cli_command

@@ -39,6 +39,7 @@ from importer.reclaim.rules import (
 )
 from importer.run import state_path
 from importer.state import State
+from importer.units import readable_bytes
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
@@ -148,21 +149,12 @@ def _where(given: Path | None, state: Path, now: datetime) -> tuple[datetime, Pa
     return created, plan_dir(state) / plan_name(created)
 
 
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
 def print_summary(plan: Plan, path: Path, before: int, spec: str, out: Console) -> None:
     trash = [i for i in plan.items if i.decision == "trash"]
     freed = sum(i.size or 0 for i in trash)
     rules = Counter(i.rule for i in plan.items if i.decision != "trash")
     out.print(f"Plan written: {path}", markup=False, highlight=False)
-    out.print(f"  trash {len(trash):>7}  would free {human_bytes(freed)}", markup=False)
+    out.print(f"  trash {len(trash):>7}  would free {readable_bytes(freed)}", markup=False)
     for rule, n in rules.most_common():
         out.print(f"  keep  {n:>7}  {RULE_LABELS.get(rule, rule)}", markup=False)
     if before:

@@ -29,7 +29,7 @@ from adapters.base import Gallery, GalleryError
 from importer.config import Settings
 from importer.progressfile import pid_alive, read_json
 from importer.reclaim import ReclaimError, browser_failure
-from importer.reclaim.planning import PlanRequest, human_bytes, write_plan
+from importer.reclaim.planning import PlanRequest, write_plan
 from importer.reclaim.progress import (
     BY_DAILY_CAP,
     BY_GALLERY,
@@ -39,6 +39,7 @@ from importer.reclaim.progress import (
     progress_path,
 )
 from importer.state import State, StateError
+from importer.units import readable_bytes
 from importer.watch.log import EventLog
 
 RESUMABLE = frozenset({BY_DAILY_CAP, BY_REQUEST, BY_GALLERY})
@@ -57,7 +58,7 @@ def write_reclaim_plan(settings: Settings, state: State, gallery: Gallery, log: 
             "nothing trashed; review it on the web page or apply it with `gphotos-importer "
             f"reclaim --apply {written.path}`")
     log.info("plan.written", f"{export}: reclaim plan {written.path}: trash "
-             f"{counts['trash']} ({human_bytes(counts['bytes'])}), keep {counts['keep']}"
+             f"{counts['trash']} ({readable_bytes(counts['bytes'])}), keep {counts['keep']}"
              f"{before}; {then}", export=export, plan=str(written.path), **counts)
     return written.path
 

@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from importer.config import Settings
 from importer.reclaim.planfile import PlanError, latest_plan, read_raw
+from importer.units import readable_bytes
 from importer.web import data, plans, problems
 from importer.web.apply import ApplyRunner
 from importer.web.security import Access, Guard
@@ -81,7 +82,7 @@ def create_app(state_file: Path, settings: Settings, access: Access, *,
               data.Previews(settings))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.filters["bytes"] = data.readable_bytes
+    env.filters["bytes"] = readable_bytes
     env.filters["duration"] = data.readable_seconds
     env.globals["csrf_token"] = access.csrf
 

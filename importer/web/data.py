@@ -50,15 +50,6 @@ def imports(state_file: Path) -> list[dict[str, Any]]:
     return imports_in(state_file.parent)
 
 
-def readable_bytes(size: object) -> str:
-    value = float(size) if isinstance(size, int | float) else 0.0
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
 def readable_seconds(seconds: object) -> str:
     if not isinstance(seconds, int | float):
         return "–"

@@ -20,7 +20,7 @@ def replace_text(path: Path, text: str, *, mode: int = PRIVATE, durable: bool = 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:  # the text, exactly
             out.write(text)
             if durable:
                 out.flush()

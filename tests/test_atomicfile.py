@@ -43,7 +43,8 @@ def test_replaced_json_reads_back_with_its_mode(tmp_path_factory: pytest.TempPat
 
 
 @settings(max_examples=30, deadline=None)
-@given(old=st.text(min_size=1), new=st.text(min_size=1))
+@given(old=st.text(min_size=1) | st.sampled_from(["\r", "a\r\nb", "\u2028"]),
+       new=st.text(min_size=1))
 def test_a_failed_replace_keeps_the_old_file_and_leaves_no_temporary(
         tmp_path_factory: pytest.TempPathFactory, old: str, new: str) -> None:
     folder = tmp_path_factory.mktemp("atomic")
@@ -60,7 +61,7 @@ def test_a_failed_replace_keeps_the_old_file_and_leaves_no_temporary(
             replace_text(path, new)
     finally:
         os.replace = real_replace
-    assert path.read_text(encoding="utf-8") == old
+    assert path.read_bytes() == old.encode()  # bytes: reading text would turn "\r" into "\n"
     assert [p.name for p in folder.iterdir()] == ["token.json"]
 
 
@@ -84,3 +85,12 @@ def test_a_reader_never_sees_half_a_file(tmp_path: Path) -> None:
         stop.set()
         reader.join()
     assert reads and reads == sorted(reads) and reads[-1] <= 149
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text() | st.sampled_from(["\r", "a\r\nb\n", "\u2028\x85"]))
+def test_text_is_written_exactly(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    """No newline translation: a token or a status file holds the very characters given."""
+    path = tmp_path_factory.mktemp("atomic") / "status.json"
+    replace_text(path, text)
+    assert path.read_bytes() == text.encode()

@@ -145,7 +145,7 @@ def _as_recorded(lib: FolderTarget, item: StoredItem, entry: dict[str, Any],
                           f"({', '.join(sorted(fixes))})")
     fixed = {**entry, **fixes}
     if "favorite" in fixes:  # every sidecar's rating follows, as set_favorite does it
-        lib._write_sidecars(fixed)
+        lib.write_sidecars(fixed)
     lib.index.put(fixed)
     return fixed
 

@@ -154,7 +154,7 @@ class FolderTarget:
             values.update(sha1=sha1, exif_added=sorted([i, t] for i, t in embedded.exif_added),
                           xmp=bool(entry.get("xmp")) or embedded.needs_sidecar)
             moved = "taken_at" in fields and self._moved(values)
-            self._write_sidecars(values)
+            self.write_sidecars(values)
             if moved:
                 self._finish_move(entry, values)
             else:
@@ -218,9 +218,9 @@ class FolderTarget:
                 self.files.remove(rel)
                 self.files.remove(xmp_of(rel))
 
-    def _write_sidecars(self, values: dict[str, Any]) -> None:
+    def write_sidecars(self, values: dict[str, Any]) -> None:
         """The XMP sidecars an entry has, written from its values (removed when there is
-        nothing left to say)."""
+        nothing left to say). Public for repair, which mends entries the same way."""
         packet = xmp.sidecar(metadata_of(values))
         for rel, flag in ((values["path"], "xmp"), (values.get("live_video"), "live_video_xmp")):
             if not rel or not values.get(flag):
@@ -235,7 +235,7 @@ class FolderTarget:
     def set_favorite(self, remote_id: str, favorite: bool) -> None:
         with self._lock:
             values = {**self._entry(remote_id), "favorite": favorite}
-            self._write_sidecars(values)  # the sidecar's rating follows
+            self.write_sidecars(values)  # the sidecar's rating follows
             self.index.put(values)
 
     @disk_errors

@@ -47,8 +47,9 @@ def failing(exc: BaseException) -> Callable[..., Any]:
     return fail
 
 
-def recorded(state: Path) -> tuple[int, list[dict[str, Any]]]:
-    with State(state, readonly=True) as opened:
+def recorded(library: Path) -> tuple[int, list[dict[str, Any]]]:
+    """How many items and which runs the library's state holds."""
+    with State(library / ".gphotos-importer" / "state.sqlite", readonly=True) as opened:
         return sum(1 for _ in opened.items()), opened.runs()
 
 
@@ -56,6 +57,16 @@ def import_export(tmp_path: Path, cli: Callable[..., CliResult]) -> tuple[CliRes
     export = write_parts(tmp_path / "export", make_items(N, seed=3), "zip", parts=2, seed=3)
     library = tmp_path / "library"
     result = cli("import", *export.sources, "--to", f"folder:{library}")
+    return result, library
+
+
+def watch_export(tmp_path: Path, cli: Callable[..., CliResult]) -> tuple[CliResult, Path]:
+    """One export of N items delivered to an inbox, and one watch cycle over it."""
+    inbox, library = tmp_path / "inbox", tmp_path / "library"
+    inbox.mkdir(exist_ok=True)
+    land(tmp_path, inbox, n=N, stamp=STAMP)
+    result = cli("watch", "--once", "--inbox", inbox, "--to", f"folder:{library}",
+                 "--settle", "0s", "--log-format", "json")
     return result, library
 
 
@@ -68,7 +79,7 @@ def test_import_whose_target_statistics_fail_is_finished_and_recorded(
     assert result.code == code, result.err
     assert "Traceback" not in result.err + result.out
     assert len(originals(library)) == N
-    items, runs = recorded(library / ".gphotos-importer" / "state.sqlite")
+    items, runs = recorded(library)
     assert items == N and len(runs) == 1 and runs[0]["target_stats"] == {}
     assert runs[0]["exit_code"] == code
 
@@ -83,7 +94,7 @@ def test_import_whose_run_record_cannot_be_written_keeps_its_items(
     assert "Traceback" not in result.err + result.out
     assert str(exc).strip("'") in result.err or type(exc).__name__ in result.err
     monkeypatch.undo()
-    items, runs = recorded(library / ".gphotos-importer" / "state.sqlite")
+    items, runs = recorded(library)
     assert items == N and runs == [] and len(originals(library)) == N
 
 
@@ -93,14 +104,10 @@ def test_watch_import_whose_target_statistics_fail_is_recorded(
         exc: BaseException, code: int) -> None:
     """Watch shares the closing steps: before, a failing `stats()` skipped the run's
     record and escaped the cycle."""
-    inbox, library = tmp_path / "inbox", tmp_path / "library"
-    inbox.mkdir()
-    land(tmp_path, inbox, n=N, stamp=STAMP)
     monkeypatch.setattr(FolderTarget, "stats", failing(exc))
-    result = cli("watch", "--once", "--inbox", inbox, "--to", f"folder:{library}",
-                 "--settle", "0s", "--log-format", "json")
+    result, library = watch_export(tmp_path, cli)
     assert "Traceback" not in result.err + result.out
-    items, runs = recorded(library / ".gphotos-importer" / "state.sqlite")
+    items, runs = recorded(library)
     assert items == N and len(runs) == 1 and runs[0]["exit_code"] == code
     assert (result.code == 0) == (code == EXIT_OK)
 
@@ -109,16 +116,12 @@ def test_watch_import_whose_target_statistics_fail_is_recorded(
 def test_watch_cycle_whose_run_record_fails_keeps_the_export_for_next_time(
         tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch,
         exc: BaseException, code: int) -> None:
-    inbox, library = tmp_path / "inbox", tmp_path / "library"
-    inbox.mkdir()
-    land(tmp_path, inbox, n=N, stamp=STAMP)
     monkeypatch.setattr(State, "add_run", failing(exc))
-    result = cli("watch", "--once", "--inbox", inbox, "--to", f"folder:{library}",
-                 "--settle", "0s", "--log-format", "json")
+    result, library = watch_export(tmp_path, cli)
     assert result.code != 0 and "Traceback" not in result.err + result.out
     monkeypatch.undo()
-    items, runs = recorded(library / ".gphotos-importer" / "state.sqlite")
+    items, runs = recorded(library)
     assert items == N and runs == []  # the items are recorded; the export is not done
-    _, found = once(cli, inbox, library)
+    _, found = once(cli, tmp_path / "inbox", library)
     assert named(found, "export.imported") and len(originals(library)) == N
-    assert len(recorded(library / ".gphotos-importer" / "state.sqlite")[1]) == 1
+    assert len(recorded(library)[1]) == 1
